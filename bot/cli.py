@@ -1,0 +1,220 @@
+"""`certdesk` on the command line: a thin layer over index/ (and, for `serve`, bot/).
+
+Exit codes: 0 done, 1 failed (bad data, build error, evaluation below 100 %), 2 usage.
+No traceback reaches a user: expected failures print one line saying what to fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from index.answer import Answer
+from index.build import BuildError, build_index
+from index.catalog import DataError
+from index.config import Paths
+
+log = logging.getLogger("certdesk")
+
+EXAMPLES = (
+    'certdesk ask "TRUCS certificate number for object storage"',
+    'certdesk ask --json "Are we PCI DSS level 1?"',
+    "certdesk ask --json - < questions.txt",
+)
+
+
+class UsageError(Exception):
+    """Bad command-line input: exit code 2 with a hint."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="certdesk",
+        description="Answers questions about the company's compliance certifications, "
+                    "quoting the source documents verbatim.",
+        epilog="examples:\n  " + "\n  ".join(EXAMPLES),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (to stderr)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    ask = sub.add_parser("ask", help="answer a question", description=(
+        "Answer a question from the certification documents. The index is built first when "
+        "it is missing or older than seeds/ or data/."))
+    ask.add_argument("question", nargs="*", help='the question, or "-" to read one question per line from stdin')
+    ask.add_argument("--json", action="store_true", help="print the answer as one JSON object (per line)")
+    ask.add_argument("--public", action="store_true",
+                     help="answer from public documents only, as in a channel shared with customers")
+
+    ev = sub.add_parser("eval", help="measure answers against evaluation questions", description=(
+        "Ask every question of the evaluation files and print each miss and the totals. "
+        "Exits 1 unless every measure is 100 %%."))
+    ev.add_argument("files", nargs="*", type=Path,
+                    help="evaluation YAML files (default: every file in data/eval/)")
+
+    idx = sub.add_parser("index", help="manage the search index")
+    idx_sub = idx.add_subparsers(dest="index_command", metavar="ACTION")
+    idx_sub.add_parser("build", help="rebuild the index from seeds/ and data/ and swap it in atomically")
+    idx_sub.add_parser("status", help="say where the index is and whether it is up to date")
+    return parser
+
+
+# --- ask ----------------------------------------------------------------------------------------
+
+
+def format_answer(answer: Answer) -> str:
+    """An answer for a person reading a terminal."""
+    lines = [f"Q: {answer.question}", ""]
+    if not answer.answered:
+        lines.append("No answer: nothing in the certification documents answers this question.")
+        if answer.corrections:
+            lines.append("Searched for: " + ", ".join(f"{fixed} (you typed {typed})"
+                                                      for typed, fixed in answer.corrections))
+        lines.append("Try naming the certification (TRUCS, PCI DSS, C5 …), a country or regulator, "
+                     "or the product (COS, CVM …).")
+        return "\n".join(lines)
+    for i, r in enumerate(answer.results, 1):
+        lines.append(f"{i}. {r.certification} — {r.title}")
+        if r.certificate_numbers:
+            first, *rest = r.certificate_numbers
+            lines.append(f"   {first.label} No: {first.number}")
+            if rest:
+                lines.append("   also: " + "; ".join(f"{n.label} No: {n.number}" for n in rest))
+        lines.append(f'   "{r.passage}"')
+        also = [s for s in r.sources if s != r.source]
+        where = f"source {r.source}" + (f" (also in {', '.join(also)})" if also else "")
+        lines.append(f"   section: {r.title} · last updated {r.last_updated or 'not stated'} · {where}")
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
+def _questions_from(stream: TextIO) -> Iterable[str]:
+    for line in stream:
+        yield line.rstrip("\n")
+
+
+def _ask(args: argparse.Namespace, paths: Paths, out: TextIO, stdin: TextIO) -> int:
+    from index.search import Engine
+
+    words = args.question
+    if words == ["-"]:
+        questions: Iterable[str] = _questions_from(stdin)
+        stream = True
+    else:
+        question = " ".join(words).strip()
+        if not question:
+            raise UsageError('ask needs a question, e.g. certdesk ask "TRUCS certificate number for '
+                             'object storage" (or "-" to read questions from stdin)')
+        questions, stream = [question], False
+    engine = Engine.open(paths)
+    audience = "public" if args.public else "internal"
+    for question in questions:
+        if stream and not question.strip():
+            answer = Answer(question="", answered=False)
+        else:
+            answer = engine.ask(question, audience=audience)
+        if args.json:
+            out.write(json.dumps(answer.to_dict(), ensure_ascii=False) + "\n")
+        else:
+            out.write(format_answer(answer) + ("\n\n" if stream else "\n"))
+        if stream:
+            out.flush()
+    return 0
+
+
+# --- eval ---------------------------------------------------------------------------------------
+
+
+def _eval(args: argparse.Namespace, paths: Paths, out: TextIO) -> int:
+    from index.evaluation import Report, SourceTexts, load_questions, score
+    from index.search import Engine
+
+    files = list(args.files) or sorted((paths.data_dir / "eval").glob("*.yaml"))
+    if not files:
+        raise UsageError(f"no evaluation files given and none in {paths.data_dir / 'eval'}")
+    for f in files:
+        if not f.is_file():
+            raise UsageError(f"evaluation file not found: {f}")
+    engine = Engine.open(paths)
+    sources = SourceTexts(paths.seeds_dir)
+    report = Report()
+    count = 0
+    for f in files:
+        for item in load_questions(f):
+            score(item, engine.ask(item.q), report, sources)
+            count += 1
+    for miss in report.misses:
+        out.write(f"MISS {miss}\n")
+    out.write(f"{count} questions from {len(files)} file(s)\n")
+    for line in report.lines():
+        out.write(line + "\n")
+    return 0 if report.perfect else 1
+
+
+# --- index --------------------------------------------------------------------------------------
+
+
+def _index(args: argparse.Namespace, paths: Paths, out: TextIO) -> int:
+    from index.build import content_hash, current_path, read_manifest
+
+    if args.index_command == "build":
+        info = build_index(paths)
+        out.write(f"built index of {info.sections} sections from {info.documents} documents "
+                  f"in {info.seconds:.2f}s: {info.path}\n")
+        return 0
+    if args.index_command == "status":
+        path = current_path(paths.index_dir)
+        if path is None:
+            out.write(f"no index yet in {paths.index_dir} (certdesk ask or certdesk index build makes one)\n")
+            return 1
+        manifest = read_manifest(path)
+        fresh = manifest.get("content_hash") == content_hash(paths)
+        out.write(f"index: {path}\nbuilt: {manifest.get('built_at')}, {manifest.get('sections')} sections "
+                  f"from {manifest.get('documents')} documents\n"
+                  f"{'up to date' if fresh else 'out of date: seeds/ or data/ changed (rebuilt on next ask)'}\n")
+        return 0
+    raise UsageError("index needs an action: certdesk index build | certdesk index status")
+
+
+# --- entry point --------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, stdin: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    stdin = stdin or sys.stdin
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:          # argparse already printed usage
+        return int(exc.code or 0)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    paths = Paths.from_env()
+    try:
+        if args.command == "ask":
+            return _ask(args, paths, out, stdin)
+        if args.command == "eval":
+            return _eval(args, paths, out)
+        if args.command == "index":
+            return _index(args, paths, out)
+        raise UsageError(f"unknown command {args.command!r}")
+    except UsageError as exc:
+        print(f"certdesk {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except (DataError, BuildError) as exc:
+        print(f"certdesk: error: {exc}", file=sys.stderr)
+        print("certdesk: the previous index, if any, is still in use; fix the file and run "
+              "'certdesk index build'", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:            # e.g. piped into `head`
+        return 0

@@ -1,0 +1,109 @@
+"""How text becomes index terms, the same way for documents and for questions.
+
+Words are lower-cased, accent-folded and stemmed with Snowball (which, unlike Porter,
+conflates "encryption"/"encrypted"). Runs of Chinese, Japanese or Korean characters have no
+spaces to split on, so they become overlapping character pairs ("可信云" -> "可信", "信云"):
+a name written in Chinese then matches inside a longer Chinese sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from whoosh.analysis import CharsetFilter, LowercaseFilter, StemFilter, Token, Tokenizer
+from whoosh.lang import stemmer_for_language
+from whoosh.support.charset import accent_map
+
+_CJK = (
+    "\u2e80-\u2fdf\u3005\u3040-\u30ff\u3100-\u312f\u3130-\u318f\u3400-\u4dbf"
+    "\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7af\uf900-\ufaff"
+)
+TOKEN_RE = re.compile(rf"(?P<cjk>[{_CJK}]+)|(?P<word>(?:(?![{_CJK}])[^\W_])+)")
+CJK_RE = re.compile(rf"[{_CJK}]")
+
+
+def _pieces(text: str):
+    """Yield (token, start, end): words, and CJK runs as overlapping pairs."""
+    for match in TOKEN_RE.finditer(text):
+        if match.group("word"):
+            yield match.group(), match.start(), match.end()
+            continue
+        run, start = match.group(), match.start()
+        if len(run) == 1:
+            yield run, start, start + 1
+        for i in range(len(run) - 1):
+            yield run[i:i + 2], start + i, start + i + 2
+
+
+class CjkAwareTokenizer(Tokenizer):
+    """Whoosh tokenizer: words as usual, CJK runs as overlapping character pairs."""
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
+                 removestops=True, start_pos=0, start_char=0, tokenize=True,
+                 mode="", **kwargs):
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            token.original = token.text = value
+            token.boost = 1.0
+            if positions:
+                token.pos = start_pos
+            if chars:
+                token.startchar, token.endchar = start_char, start_char + len(value)
+            yield token
+            return
+        for pos, (text, start, end) in enumerate(_pieces(value)):
+            token.text = text
+            token.boost = 1.0
+            token.stopped = False
+            if keeporiginal:
+                token.original = text
+            if positions:
+                token.pos = start_pos + pos
+            if chars:
+                token.startchar, token.endchar = start_char + start, start_char + end
+            yield token
+
+    def __eq__(self, other):
+        return self.__class__ is other.__class__
+
+
+def plain_analyzer():
+    """Lower-cased, accent-folded, unstemmed: for spelling correction and name matching."""
+    return CjkAwareTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+
+
+def stem_analyzer():
+    """What the searchable text fields use."""
+    return plain_analyzer() | StemFilter(lang="en")
+
+
+_stemmer = stemmer_for_language("en")
+_fold = CharsetFilter(accent_map)
+
+
+def fold(word: str) -> str:
+    """Lower-case and strip accents from one token, as the analyzers do."""
+    return word.lower().translate(accent_map) if not word.isascii() else word.lower()
+
+
+@lru_cache(maxsize=100_000)
+def stem(word: str) -> str:
+    """The index term for one plain (folded) token."""
+    if CJK_RE.match(word):
+        return word
+    return _stemmer(word)
+
+
+def plain_tokens(text: str) -> list[str]:
+    """Folded, unstemmed tokens of a text."""
+    return [fold(t) for t, _, _ in _pieces(text)]
+
+
+def tokens_with_spans(text: str) -> list[tuple[str, int, int]]:
+    """Folded tokens with their character spans in `text` (to see how they were typed)."""
+    return [(fold(t), s, e) for t, s, e in _pieces(text)]
+
+
+def stems(text: str) -> list[str]:
+    return [stem(t) for t in plain_tokens(text)]

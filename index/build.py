@@ -1,0 +1,293 @@
+"""Build the Whoosh index from seeds/ and data/, and swap it in atomically.
+
+Layout of CERTDESK_INDEX_DIR:
+    builds/<stamp>/      one complete index each (Whoosh files + lexicon.json + manifest.json)
+    current -> builds/<stamp>   a symlink, replaced in one rename once a build is complete
+    .lock                held while building, so two processes never build at once
+
+A failed or interrupted build leaves `current` pointing at the previous, complete index.
+The previous build is kept one generation, so a reader that opened it just before the swap
+can finish its question.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from whoosh import index as windex
+from whoosh.fields import ID, STORED, TEXT, Schema
+
+from .analysis import plain_analyzer, plain_tokens, stem, stem_analyzer
+from .catalog import Catalog, Certification, data_files, load_catalog, slug
+from .config import Paths
+from .ingest import Section, document_files, load_sections
+from .passages import StoredNumber, sentences_of
+
+log = logging.getLogger(__name__)
+
+# Bump when the schema or the stored data changes shape; the code's own hash (below) also
+# forces a rebuild whenever index/ changes.
+FORMAT = 1
+_CODE = Path(__file__).resolve().parent
+
+
+def make_schema() -> Schema:
+    stemmed, plain = stem_analyzer(), plain_analyzer()
+    return Schema(
+        id=ID(stored=True, unique=True),
+        cert=ID(stored=True),
+        title=TEXT(analyzer=stemmed, stored=True),
+        names=TEXT(analyzer=stemmed),     # the certification's names and aliases
+        topics=TEXT(analyzer=stemmed),    # countries, regulators, industries
+        body=TEXT(analyzer=stemmed),
+        all=TEXT(analyzer=stemmed),       # everything: how rare a word is, what a section covers
+        words=TEXT(analyzer=plain),       # unstemmed vocabulary, for spelling correction
+        visibility=ID(stored=True),
+        data=STORED(),                    # what an answer shows, precomputed
+    )
+
+
+class BuildError(Exception):
+    """The index could not be built; the previous one (if any) is still in place."""
+
+
+@dataclass(frozen=True)
+class BuildInfo:
+    path: Path
+    content_hash: str
+    sections: int
+    documents: int
+    seconds: float
+    rebuilt: bool
+
+
+# --- freshness ------------------------------------------------------------------------------
+
+
+def content_hash(paths: Paths) -> str:
+    """What the index was built from: seed files, metadata files and this package's code."""
+    h = hashlib.sha256(f"format {FORMAT}\n".encode())
+    groups = [("seeds", paths.seeds_dir, document_files(paths.seeds_dir)),
+              ("data", paths.data_dir, data_files(paths.data_dir)),
+              ("code", _CODE, sorted(_CODE.glob("*.py")))]
+    for tag, root, files in groups:
+        for f in files:
+            h.update(f"{tag}/{f.relative_to(root)}\n".encode())
+            h.update(hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def current_path(index_dir: Path) -> Path | None:
+    """The complete index readers should open, or None."""
+    link = index_dir / "current"
+    try:
+        target = link.resolve(strict=True)
+    except (FileNotFoundError, RuntimeError, OSError):
+        return None
+    return target if (target / "manifest.json").is_file() else None
+
+
+def read_manifest(path: Path) -> dict:
+    try:
+        return json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def is_fresh(paths: Paths, digest: str | None = None) -> bool:
+    path = current_path(paths.index_dir)
+    if path is None:
+        return False
+    return read_manifest(path).get("content_hash") == (digest or content_hash(paths))
+
+
+# --- certifications of sections -----------------------------------------------------------
+
+
+_ACRONYM_RE = re.compile(r"^(?=.*[A-Z].*[A-Z0-9])[A-Z0-9][A-Za-z0-9]*(?:[-:.][A-Za-z0-9]+)*$")
+
+
+def _acronyms(title: str, stopwords: frozenset[str]) -> list[str]:
+    """Acronyms in a heading ("FedRAMP Moderate (FR)" -> FedRAMP, FR), for uncurated documents."""
+    if title.upper() == title:       # a heading in capitals is shouting, not acronyms
+        return []
+    words = re.findall(r"[\w:.\-]+", title)
+    found = []
+    for word in words:
+        word = word.strip(".:-")
+        upper = sum(c.isupper() for c in word)
+        if (_ACRONYM_RE.match(word) and (upper >= 2 or any(c.isdigit() for c in word))
+                and len(word) >= 2 and word.lower() not in stopwords):
+            found.append(word)
+    return found
+
+
+def certification_of(section: Section, catalog: Catalog) -> Certification:
+    """The catalogue entry a section belongs to, or one derived from its heading."""
+    if section.certification:
+        cert = catalog.certification(section.certification)
+        if cert:
+            return cert
+    family = " ".join(plain_tokens(section.family))
+    for cert in catalog.certifications:
+        if any(" ".join(plain_tokens(t)) == family for t in cert.titles):
+            return cert
+    padded = f" {family} "
+    best: tuple[int, Certification] | None = None
+    for cert in catalog.certifications:
+        for name in (cert.name, *cert.names):
+            tokens = " ".join(plain_tokens(name))
+            if tokens and f" {tokens} " in padded and (best is None or len(tokens) > best[0]):
+                best = (len(tokens), cert)
+    if best:
+        return best[1]
+    names = tuple(dict.fromkeys([section.family, *_acronyms(section.family, catalog.vocabulary.stopwords)]))
+    return Certification(key=slug(section.family), name=section.family, titles=(section.family,), names=names)
+
+
+# --- building -------------------------------------------------------------------------------
+
+
+def _document(n: int, section: Section, cert: Certification, catalog: Catalog) -> dict:
+    blocks = [(b.text, b.kind) for b in section.blocks]
+    numbers = [
+        StoredNumber(label=nl.label, number=nl.number, text=nl.text,
+                     terms=frozenset(stem(t) for t in plain_tokens(f"{nl.label} {nl.context}")))
+        for nl in section.numbers(catalog.vocabulary.generic_labels)
+    ]
+    names = " | ".join(dict.fromkeys([cert.name, *cert.titles, *cert.names, section.family]))
+    topics = " | ".join(cert.topics)
+    body = section.text
+    title = section.title if section.title == section.family else f"{section.family} › {section.title}"
+    return dict(
+        id=f"{section.source}#{n}",
+        cert=cert.key,
+        title=title,
+        names=names,
+        topics=topics,
+        body=body,
+        all=" \n".join([title, names, topics, body]),
+        words=" \n".join([title, names, topics, body]),
+        visibility=section.visibility,
+        data={
+            "certification": cert.name,
+            "title": title,
+            "sentences": sentences_of(blocks),
+            "numbers": numbers,
+            "last_updated": section.last_updated,
+            "source": section.source,
+            "sources": list(section.sources),
+            "source_url": section.source_url,
+            "visibility": section.visibility,
+        },
+    )
+
+
+def _lexicon(catalog: Catalog, certs: dict[str, Certification]) -> dict:
+    """What the question side needs besides the index: names, products, vocabulary."""
+    v = catalog.vocabulary
+    return {
+        "certifications": {
+            key: {"name": c.name, "names": list(dict.fromkeys([c.name, *c.titles, *c.names]))}
+            for key, c in certs.items()
+        },
+        "products": [{"name": p.name, "names": list(p.names)} for p in catalog.products],
+        "vocabulary": {
+            "stopwords": sorted(v.stopwords), "number_words": sorted(v.number_words),
+            "all_words": sorted(v.all_words), "synonyms": [list(g) for g in v.synonyms],
+        },
+    }
+
+
+@contextlib.contextmanager
+def _build_lock(index_dir: Path) -> Iterator[None]:
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _swap(index_dir: Path, target: Path) -> None:
+    """Point `current` at the new build with one atomic rename."""
+    tmp = index_dir / f".current.{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    os.symlink(os.path.relpath(target, index_dir), tmp)
+    os.replace(tmp, index_dir / "current")
+
+
+def _prune(index_dir: Path, keep: set[Path]) -> None:
+    """Remove older builds; the newest two stay (the previous may still be being read)."""
+    builds = index_dir / "builds"
+    for path in sorted(builds.iterdir()) if builds.is_dir() else []:
+        if path.resolve() not in keep:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def build_index(paths: Paths, *, force: bool = True) -> BuildInfo:
+    """Build a new index and swap it in. With force=False, only when the sources changed."""
+    with _build_lock(paths.index_dir):
+        digest = content_hash(paths)
+        previous = current_path(paths.index_dir)
+        if not force and previous and read_manifest(previous).get("content_hash") == digest:
+            m = read_manifest(previous)
+            return BuildInfo(previous, digest, m.get("sections", 0), m.get("documents", 0), 0.0, False)
+        started = time.perf_counter()
+        catalog = load_catalog(paths.data_dir)
+        documents = document_files(paths.seeds_dir)
+        sections = load_sections(paths.seeds_dir, catalog)
+        if not sections:
+            raise BuildError(f"no sections found in {paths.seeds_dir}: nothing to answer from")
+        stamp = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
+        target = paths.index_dir / "builds" / stamp
+        target.mkdir(parents=True)
+        try:
+            certs: dict[str, Certification] = {}
+            ix = windex.create_in(str(target), make_schema())
+            writer = ix.writer(limitmb=128)
+            try:
+                for n, section in enumerate(sections):
+                    cert = certification_of(section, catalog)
+                    certs.setdefault(cert.key, cert)
+                    writer.add_document(**_document(n, section, cert, catalog))
+                writer.commit()
+            except BaseException:
+                writer.cancel()
+                raise
+            ix.close()
+            (target / "lexicon.json").write_text(
+                json.dumps(_lexicon(catalog, certs), ensure_ascii=False, indent=1), encoding="utf-8")
+            manifest = {"content_hash": digest, "format": FORMAT, "sections": len(sections),
+                        "documents": len(documents), "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            # The manifest is written last: a directory without one is not a complete index.
+            (target / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        except BaseException:
+            shutil.rmtree(target, ignore_errors=True)
+            raise
+        _swap(paths.index_dir, target)
+        _prune(paths.index_dir, {target.resolve()} | ({previous.resolve()} if previous else set()))
+        seconds = time.perf_counter() - started
+        log.info("built index of %d sections from %d documents in %.2fs", len(sections), len(documents), seconds)
+        return BuildInfo(target, digest, len(sections), len(documents), seconds, True)
+
+
+def ensure_index(paths: Paths) -> Path:
+    """The current index, built first when it is missing or older than seeds/ or data/."""
+    digest = content_hash(paths)
+    if is_fresh(paths, digest):
+        return current_path(paths.index_dir)  # type: ignore[return-value]
+    return build_index(paths, force=False).path

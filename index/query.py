@@ -1,0 +1,266 @@
+"""A question -> a plan: which certifications it names, which products, what else it asks.
+
+User text never reaches a query parser: it is cleaned of Slack markup, cut into the same
+tokens as the documents, and every token becomes either part of a name, part of a product,
+a stop word, or a *concept* that the search looks for. Operators, field prefixes, quotes,
+wildcards, emoji and 5,000-character pastes are all just words here.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .analysis import CJK_RE, fold, plain_tokens, stem, tokens_with_spans
+
+MAX_CHARS = 2000      # a question longer than this is a paste; its start says what is asked
+MAX_TOKENS = 60
+
+_SLACK_LINK = re.compile(r"<(?P<target>[^<>|]*)(?:\|(?P<label>[^<>]*))?>")
+_URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+", re.IGNORECASE)
+_EMOJI_CODE = re.compile(r":[a-z0-9_+\-']+:", re.IGNORECASE)
+
+
+def clean_question(text: str) -> str:
+    """Drop what Slack adds around a question: mentions, channel refs, links, emoji codes."""
+    def link(m: re.Match[str]) -> str:
+        target, label = m.group("target"), m.group("label")
+        if target.startswith(("@", "!", "#")):
+            return " "            # <@U123>, <!here>, <!subteam^S1|@team>, <#C1|general>
+        return f" {label} " if label else " "   # <https://x|label> keeps what the user typed
+    text = _SLACK_LINK.sub(link, text or "")
+    text = html.unescape(text)
+    text = _URL.sub(" ", text)
+    text = _EMOJI_CODE.sub(" ", text)
+    text = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in text)
+    return " ".join(text.split())[:MAX_CHARS]
+
+
+def osa_distance(a: str, b: str, limit: int = 2) -> int:
+    """Edit distance counting a swap of neighbours as one edit ("ospra" -> "ospar" is 1)."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[len(b)]
+
+
+# --- the lexicon: names, products, vocabulary ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Phrase:
+    owner: str                  # certification key or product name
+    display: str                # as written in data/
+    tokens: tuple[str, ...]     # plain tokens
+    squashed: str               # tokens joined: "k-isms", "K ISMS" and "KISMS" all match
+
+    @property
+    def stems(self) -> frozenset[str]:
+        return frozenset(stem(t) for t in self.tokens)
+
+
+def _phrases(owner: str, names: list[str]) -> list[Phrase]:
+    out = []
+    for name in names:
+        tokens = tuple(plain_tokens(name))
+        if tokens:
+            out.append(Phrase(owner, name, tokens, "".join(tokens)))
+    return out
+
+
+class Lexicon:
+    """Names, products and vocabulary, as stored beside the index by the build."""
+
+    def __init__(self, raw: dict):
+        vocab = raw.get("vocabulary", {})
+        self.stopwords = frozenset(fold(w) for w in vocab.get("stopwords", []))
+        self.number_words = frozenset(fold(w) for w in vocab.get("number_words", []))
+        self.all_words = frozenset(fold(w) for w in vocab.get("all_words", []))
+        self.synonyms: dict[str, frozenset[str]] = {}
+        for group in vocab.get("synonyms", []):
+            group_stems = {stem(t) for word in group for t in plain_tokens(word)}
+            for word in group:
+                for t in plain_tokens(word):
+                    self.synonyms[stem(t)] = frozenset(self.synonyms.get(stem(t), frozenset()) | group_stems)
+        self.cert_names: dict[str, str] = {}
+        self.names: list[Phrase] = []
+        for key, entry in raw.get("certifications", {}).items():
+            self.cert_names[key] = entry["name"]
+            self.names.extend(_phrases(key, entry["names"]))
+        self.products: dict[str, list[Phrase]] = {}
+        for product in raw.get("products", []):
+            self.products[product["name"]] = _phrases(product["name"], product["names"])
+        self._by_first: dict[str, list[Phrase]] = {}
+        for p in self.names + [p for ps in self.products.values() for p in ps]:
+            self._by_first.setdefault(p.tokens[0], []).append(p)
+            self._by_first.setdefault(p.squashed, []).append(p)
+        self.name_tokens = {t for p in self.names for t in p.tokens}
+
+    def aliases(self, cert_key: str) -> list[Phrase]:
+        return [p for p in self.names if p.owner == cert_key]
+
+    def phrases_at(self, tokens: list[str], i: int) -> list[tuple[Phrase, int]]:
+        """Names and products that start at token i, with the index after them."""
+        found = []
+        candidates = {id(p): p for t in (tokens[i],) for p in self._by_first.get(t, [])}
+        for p in candidates.values():
+            n = len(p.tokens)
+            if tuple(tokens[i:i + n]) == p.tokens:
+                found.append((p, i + n))
+                continue
+            for j in range(i + 1, min(len(tokens), i + 3) + 1):
+                if "".join(tokens[i:j]) == p.squashed:
+                    found.append((p, j))
+                    break
+        return found
+
+
+# --- the plan -------------------------------------------------------------------------------
+
+
+@dataclass
+class Concept:
+    """One thing the question asks about, with every form that counts as finding it."""
+
+    surface: str                                 # as typed
+    stems: frozenset[str]                        # exact forms
+    synonyms: frozenset[str] = frozenset()       # same meaning (full but not exact credit)
+    corrected: frozenset[str] = frozenset()      # from spelling correction (partial credit)
+    emphatic: bool = False                       # typed as an acronym (FedRAMP, ISMAP)
+    product: str | None = None
+
+
+@dataclass
+class Plan:
+    text: str
+    concepts: list[Concept] = field(default_factory=list)
+    named: dict[str, bool] = field(default_factory=dict)       # cert key -> found exactly
+    name_stems: set[str] = field(default_factory=set)          # tokens that formed names
+    product_terms: list[frozenset[str]] = field(default_factory=list)
+    number_intent: bool = False
+    all_intent: bool = False
+    when_intent: bool = False
+    corrections: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _emphatic(surface: str) -> bool:
+    letters = [c for c in surface if c.isalpha()]
+    return len(letters) >= 2 and sum(c.isupper() for c in letters) >= 2
+
+
+def _fuzzy_name(lexicon: Lexicon, tokens: list[str], i: int) -> tuple[Phrase, int, str] | None:
+    """A name typed with one slip: "ospra" -> OSPAR, "fics" -> FISC, "nist cfs" -> NIST CSF.
+
+    One edit (a swap of neighbours counts as one) in one token of at least 3 letters, and the
+    whole name otherwise exact; a one-word name needs 4 letters, so short acronyms are never
+    guessed into each other.
+    """
+    word = tokens[i]
+    best: tuple[Phrase, int, str] | None = None
+    for p in lexicon.names:
+        for k, t in enumerate(p.tokens):
+            if len(t) < 3 or len(word) < 3 or abs(len(t) - len(word)) > 1 or t == word:
+                continue
+            if len(p.tokens) == 1 and (len(word) < 4 or len(t) < 4):
+                continue
+            start = i - k
+            if start < 0 or start + len(p.tokens) > len(tokens):
+                continue
+            window = tokens[start:start + len(p.tokens)]
+            if any(w != pt for j, (w, pt) in enumerate(zip(window, p.tokens)) if j != k):
+                continue
+            if osa_distance(word, t, 1) == 1 and (best is None or len(p.tokens) > len(best[0].tokens)):
+                best = (p, start + len(p.tokens), p.display)
+    return best
+
+
+def plan_question(question: str, lexicon: Lexicon, known: Callable[[str], bool],
+                  correct: Callable[[str], str | None]) -> Plan:
+    """Read a question. `known(word)`: is this word in the documents; `correct(word)`: a fix."""
+    text = clean_question(question)
+    spans = tokens_with_spans(text)[:MAX_TOKENS]
+    tokens = [t for t, _, _ in spans]
+    surfaces = [text[s:e] for _, s, e in spans]
+    plan = Plan(text=text)
+    plan.when_intent = any(t in ("when", "since", "date") for t in tokens)
+    used = [False] * len(tokens)
+
+    # Names and products, longest first at each position.
+    i = 0
+    while i < len(tokens):
+        matches = lexicon.phrases_at(tokens, i)
+        names = [(p, j) for p, j in matches if p.owner in lexicon.cert_names]
+        products = [(p, j) for p, j in matches if p.owner not in lexicon.cert_names]
+        if names:
+            p, j = max(names, key=lambda m: m[1])
+            plan.named[p.owner] = True
+            plan.name_stems.update(stem(t) for t in tokens[i:j])
+        if products:
+            p, pj = max(products, key=lambda m: m[1])
+            plan.product_terms.extend(q.stems for q in lexicon.products[p.owner])
+            if not names or pj > max(j for _, j in names):
+                syn = frozenset().union(*(q.stems for q in lexicon.products[p.owner]))
+                plan.concepts.append(Concept(" ".join(surfaces[i:pj]),
+                                             frozenset(stem(t) for t in tokens[i:pj]), syn,
+                                             emphatic=any(_emphatic(s) for s in surfaces[i:pj]),
+                                             product=p.owner))
+                j = pj
+        if names or products:
+            for k in range(i, j):
+                used[k] = True
+            i = j
+        else:
+            i += 1
+
+    seen: set[str] = set()
+    i = 0
+    while i < len(tokens):
+        word, surface = tokens[i], surfaces[i]
+        if used[i]:
+            i += 1
+            continue
+        if word in lexicon.number_words:
+            plan.number_intent = True
+        if word in lexicon.all_words:
+            plan.all_intent = True
+        if word in lexicon.stopwords or word in lexicon.number_words or word in lexicon.all_words:
+            i += 1
+            continue
+        if not known(word) and not word.isdigit():
+            fuzzy = _fuzzy_name(lexicon, tokens, i)
+            if fuzzy and not any(used[fuzzy[1] - len(fuzzy[0].tokens):fuzzy[1]]):
+                phrase, end, fixed = fuzzy
+                plan.named.setdefault(phrase.owner, False)
+                plan.name_stems.update(phrase.stems)
+                plan.corrections.append((surface, fixed))
+                for k in range(end - len(phrase.tokens), end):
+                    used[k] = True
+                i += 1
+                continue
+        term = stem(word)
+        if term in seen:
+            i += 1
+            continue
+        seen.add(term)
+        concept = Concept(surface, frozenset({term}), lexicon.synonyms.get(term, frozenset()) - {term},
+                          emphatic=_emphatic(surface))
+        if not known(word) and not word.isdigit() and not CJK_RE.match(word):
+            fixed = correct(word)
+            if fixed:
+                concept.corrected = frozenset({stem(fixed)}) | lexicon.synonyms.get(stem(fixed), frozenset())
+                plan.corrections.append((surface, fixed))
+        plan.concepts.append(concept)
+        i += 1
+    return plan

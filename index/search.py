@@ -1,0 +1,220 @@
+"""Question -> ranked sections -> quoted passages and certificate numbers, or "not answered".
+
+Ranking is Whoosh's BM25F over title, names, topics and body, with each question concept an
+OR of its forms (exact > synonym > spelling correction). Whether to answer at all is decided
+without a tuned per-question number:
+
+  * the question names the section's certification (an alias from data/ or its heading), or
+  * the section covers at least half of what the question asks, each concept weighted by
+    how rare it is in the documents (a word the documents never use weighs the most, and an
+    acronym-looking word counts extra). A corrected word earns only part of its weight, so an
+    unknown acronym "corrected" into a known word does not make the bot answer.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from whoosh import index as windex
+from whoosh.query import And, Or, Term
+
+from .answer import Answer, CertificateNumber, Result
+from .build import current_path, ensure_index
+from .config import Paths
+from .analysis import stem
+from .passages import choose_passage, order_numbers
+from .query import Concept, Lexicon, Plan, osa_distance, plan_question
+
+log = logging.getLogger(__name__)
+
+FIELD_BOOSTS = {"title": 3.0, "names": 4.0, "topics": 1.5, "body": 1.0}
+SYNONYM_CREDIT = 0.8
+CORRECTION_CREDIT = 0.4     # below half: a lone corrected word never decides an answer
+EMPHATIC_FACTOR = 1.5
+DIGITS_FACTOR = 0.5
+COVERAGE_NEEDED = 0.5
+CANDIDATES = 12
+MAX_RESULTS = 3
+FOLLOWER_SHARE = 0.35       # a second or third result must score this share of the first
+
+
+@dataclass(frozen=True)
+class _Hit:
+    fields: dict
+    score: float
+    coverage: float
+    named: bool
+
+
+class Engine:
+    """An opened index. Thread-safe: each thread gets its own Whoosh searcher."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._index = windex.open_dir(str(path))
+        self.lexicon = Lexicon(json.loads((path / "lexicon.json").read_text(encoding="utf-8")))
+        self._local = threading.local()
+        with self._index.searcher() as s:
+            self._docs = max(1, s.doc_count())
+        self._known = lru_cache(maxsize=50_000)(self._known_uncached)
+        self._correct = lru_cache(maxsize=20_000)(self._correct_uncached)
+        self._idf = lru_cache(maxsize=100_000)(self._idf_uncached)
+
+    @classmethod
+    def open(cls, paths: Paths | None = None) -> "Engine":
+        """Open the current index, building it first when missing or stale."""
+        paths = paths or Paths.from_env()
+        return cls(ensure_index(paths))
+
+    @classmethod
+    def open_existing(cls, index_dir: Path) -> "Engine":
+        path = current_path(index_dir)
+        if path is None:
+            raise FileNotFoundError(f"no index in {index_dir}")
+        return cls(path)
+
+    def close(self) -> None:
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is not None:
+            searcher.close()
+        self._index.close()
+
+    # --- per-thread searcher and vocabulary ------------------------------------------------
+
+    @property
+    def _searcher(self):
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is None:
+            searcher = self._local.searcher = self._index.searcher()
+        return searcher
+
+    def _known_uncached(self, word: str) -> bool:
+        """In the documents as typed, or in another form ("assessed" when they say "assessing")."""
+        searcher = self._searcher
+        return searcher.doc_frequency("words", word) > 0 or searcher.doc_frequency("all", stem(word)) > 0
+
+    def _correct_uncached(self, word: str) -> str | None:
+        """The closest word of the documents, when one is close enough to be a typo."""
+        if len(word) < 4 or not word.isalpha():
+            return None
+        limit = 1 if len(word) <= 7 else 2
+        reader = self._searcher.reader()
+        best: tuple[int, int, str] | None = None
+        for candidate in reader.terms_within("words", word, 2):
+            candidate = candidate.decode() if isinstance(candidate, bytes) else candidate
+            if candidate == word or abs(len(candidate) - len(word)) > limit:
+                continue
+            d = osa_distance(word, candidate, limit)
+            if d > limit:
+                continue
+            key = (d, -reader.doc_frequency("words", candidate), candidate)
+            if best is None or key < best:
+                best = key
+        return best[2] if best else None
+
+    def _idf_uncached(self, term: str) -> float:
+        df = self._searcher.doc_frequency("all", term)
+        return math.log(1 + (self._docs - df + 0.5) / (df + 0.5))
+
+    # --- answering -------------------------------------------------------------------------
+
+    def plan(self, question: str) -> Plan:
+        return plan_question(question, self.lexicon, self._known, self._correct)
+
+    def _weight(self, c: Concept) -> float:
+        w = max(self._idf(t) for t in c.stems)
+        if c.emphatic:
+            w *= EMPHATIC_FACTOR
+        if all(t.isdigit() for t in c.stems):
+            w *= DIGITS_FACTOR
+        return w
+
+    def _query(self, plan: Plan) -> Or:
+        terms = []
+        for c in plan.concepts:
+            for forms, factor in ((c.stems, 1.0), (c.synonyms, SYNONYM_CREDIT * 0.6),
+                                  (c.corrected, CORRECTION_CREDIT * 0.5)):
+                for t in forms:
+                    terms += [Term(f, t, boost=b * factor) for f, b in FIELD_BOOSTS.items()]
+        for t in plan.name_stems:
+            terms += [Term(f, t, boost=b) for f, b in FIELD_BOOSTS.items() if f != "topics"]
+        return Or(terms)
+
+    @staticmethod
+    def _credit(c: Concept, matched: set[str]) -> float:
+        if c.stems & matched:
+            return 1.0
+        if c.synonyms & matched:
+            return 1.0 if c.product else SYNONYM_CREDIT
+        if c.corrected & matched:
+            return CORRECTION_CREDIT
+        return 0.0
+
+    def ask(self, question: str, *, audience: str = "internal") -> Answer:
+        """Answer one question. audience="public" leaves internal documents out."""
+        plan = self.plan(question)
+        original = " ".join(question.split())
+        if not plan.concepts and not plan.named:
+            return Answer(question=original, answered=False, corrections=tuple(plan.corrections))
+        weights = {id(c): self._weight(c) for c in plan.concepts}
+        total = sum(weights.values())
+        filters = []
+        if plan.named:
+            filters.append(Or([Term("cert", k) for k in plan.named]))
+        if audience == "public":
+            filters.append(Term("visibility", "public"))
+        flt = And(filters) if len(filters) > 1 else (filters[0] if filters else None)
+        searcher = self._searcher
+        found = searcher.search(self._query(plan), limit=CANDIDATES, terms=True, filter=flt)
+        hits: list[_Hit] = []
+        for hit in found:
+            matched = {(t.decode() if isinstance(t, bytes) else t) for _, t in hit.matched_terms()}
+            covered = sum(weights[id(c)] * self._credit(c, matched) for c in plan.concepts)
+            coverage = covered / total if total else 0.0
+            named = hit["cert"] in plan.named
+            score = hit.score * (0.5 + coverage)
+            if named or coverage >= COVERAGE_NEEDED:
+                hits.append(_Hit(hit.fields(), score, coverage, named))
+        hits.sort(key=lambda h: h.score, reverse=True)
+        if not hits:
+            return Answer(question=original, answered=False, corrections=tuple(plan.corrections))
+        top = hits[0].score
+        chosen = [h for h in hits if h.score >= FOLLOWER_SHARE * top][:MAX_RESULTS]
+        results = tuple(self._result(h, plan, weights) for h in chosen)
+        return Answer(question=original, answered=True, results=results,
+                      corrections=tuple(plan.corrections))
+
+    def _result(self, hit: _Hit, plan: Plan, weights: dict[int, float]) -> Result:
+        data = hit.fields["data"]
+        term_weights: dict[str, float] = {}
+        for c in plan.concepts:
+            w = weights[id(c)]
+            for forms, credit in ((c.corrected, CORRECTION_CREDIT),
+                                  (c.synonyms, 1.0 if c.product else SYNONYM_CREDIT), (c.stems, 1.0)):
+                for t in forms:
+                    term_weights[t] = max(term_weights.get(t, 0.0), w * credit)
+        numbers, specific = order_numbers(data["numbers"], term_weights, plan.product_terms)
+        show_numbers = bool(numbers) and (plan.number_intent or plan.all_intent or specific)
+        aliases = [p.stems for p in self.lexicon.aliases(hit.fields["cert"])]
+        passage = choose_passage(
+            data["sentences"], term_weights, name_sets=aliases, want_date=plan.when_intent,
+            number_line=numbers[0].text if show_numbers and (specific or len(numbers) == 1) else None)
+        return Result(
+            certification=data["certification"],
+            title=data["title"],
+            passage=passage,
+            certificate_numbers=tuple(CertificateNumber(n.label, n.number) for n in numbers)
+            if show_numbers else (),
+            last_updated=data["last_updated"],
+            source=data["source"],
+            score=hit.score,
+            sources=tuple(data["sources"]),
+            visibility=data["visibility"],
+        )
+
