@@ -205,7 +205,8 @@ def _lexicon(catalog: Catalog, certs: dict[str, Certification]) -> dict:
         "products": [{"name": p.name, "names": list(p.names)} for p in catalog.products],
         "vocabulary": {
             "stopwords": sorted(v.stopwords), "number_words": sorted(v.number_words),
-            "all_words": sorted(v.all_words), "synonyms": [list(g) for g in v.synonyms],
+            "all_words": sorted(v.all_words), "definition_words": sorted(v.definition_words),
+            "synonyms": [list(g) for g in v.synonyms],
         },
     }
 

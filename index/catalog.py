@@ -201,6 +201,7 @@ class Vocabulary:
     stopwords: frozenset[str] = frozenset()
     number_words: frozenset[str] = frozenset()
     all_words: frozenset[str] = frozenset()
+    definition_words: frozenset[str] = frozenset()
     synonyms: tuple[tuple[str, ...], ...] = ()
     generic_labels: frozenset[str] = frozenset()
     block_headings: tuple[str, ...] = ()
@@ -280,7 +281,8 @@ def _load_documents(path: Path, doc: Any) -> dict[str, DocumentMeta]:
 
 
 def _load_vocabulary(path: Path, doc: Any) -> Vocabulary:
-    keys = ("stopwords", "number_words", "all_words", "synonyms", "generic_labels", "boilerplate")
+    keys = ("stopwords", "number_words", "all_words", "definition_words", "synonyms", "generic_labels",
+            "boilerplate")
     check_keys(doc, keys, path, "the file")
     words: Callable[[str], frozenset[str]] = lambda k: frozenset(w.lower() for w in _texts(doc, k, path, "vocabulary"))
     synonyms = doc.get("synonyms") or []
@@ -305,6 +307,7 @@ def _load_vocabulary(path: Path, doc: Any) -> Vocabulary:
         stopwords=words("stopwords"),
         number_words=words("number_words"),
         all_words=words("all_words"),
+        definition_words=words("definition_words"),
         synonyms=tuple(groups),
         generic_labels=words("generic_labels"),
         block_headings=_texts(boiler, "block_headings", path, "boilerplate"),

@@ -69,6 +69,7 @@ def sentences_of(blocks: Iterable[tuple[str, str]]) -> list[Sentence]:
 
 def choose_passage(sentences: list[Sentence], weights: Mapping[str, float], *,
                    name_sets: Iterable[frozenset[str]] = (), want_date: bool = False,
+                   want_definition: bool = False,
                    number_line: str | None = None) -> str:
     """The one or two sentences that answer best, in source order.
 
@@ -86,8 +87,11 @@ def choose_passage(sentences: list[Sentence], weights: Mapping[str, float], *,
 
     def score(s: Sentence) -> float:
         value = sum(w for t, w in weights.items() if t in s.terms)
-        if any(n <= s.terms for n in name_sets):
-            value += name_bonus
+        longest = max((len(n) for n in name_sets if n <= s.terms), default=0)
+        if longest:
+            # Asked what a name means: the longer the name found, the more the sentence
+            # defines it ("Cloud Computing Compliance Criteria Catalogue (C5)" beats "C5").
+            value += name_bonus * (1 + (longest - 1 if want_definition else 0))
         if want_date and s.has_date:
             value += 1.0 + 0.5 * max(weights.values(), default=1.0)
         if number_line is not None and s.text == number_line:

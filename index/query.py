@@ -19,7 +19,7 @@ from .analysis import CJK_RE, fold, plain_tokens, stem, tokens_with_spans
 MAX_CHARS = 2000      # a question longer than this is a paste; its start says what is asked
 MAX_TOKENS = 60
 
-_SLACK_LINK = re.compile(r"<(?P<target>[^<>|]*)(?:\|(?P<label>[^<>]*))?>")
+_SLACK_LINK = re.compile(r"<[^<>]*>")
 _URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+", re.IGNORECASE)
 _EMOJI_CODE = re.compile(r":[a-z0-9_+\-']+:", re.IGNORECASE)
 
@@ -27,10 +27,9 @@ _EMOJI_CODE = re.compile(r":[a-z0-9_+\-']+:", re.IGNORECASE)
 def clean_question(text: str) -> str:
     """Drop what Slack adds around a question: mentions, channel refs, links, emoji codes."""
     def link(m: re.Match[str]) -> str:
-        target, label = m.group("target"), m.group("label")
-        if target.startswith(("@", "!", "#")):
-            return " "            # <@U123>, <!here>, <!subteam^S1|@team>, <#C1|general>
-        return f" {label} " if label else " "   # <https://x|label> keeps what the user typed
+        # <@U123>, <!here>, <!subteam^S1|@team>, <#C1|general>, <https://x|the RFP>: none of
+        # them is the question.
+        return " "
     text = _SLACK_LINK.sub(link, text or "")
     text = html.unescape(text)
     text = _URL.sub(" ", text)
@@ -88,6 +87,7 @@ class Lexicon:
         self.stopwords = frozenset(fold(w) for w in vocab.get("stopwords", []))
         self.number_words = frozenset(fold(w) for w in vocab.get("number_words", []))
         self.all_words = frozenset(fold(w) for w in vocab.get("all_words", []))
+        self.definition_words = frozenset(fold(w) for w in vocab.get("definition_words", []))
         self.synonyms: dict[str, frozenset[str]] = {}
         for group in vocab.get("synonyms", []):
             group_stems = {stem(t) for word in group for t in plain_tokens(word)}
@@ -152,6 +152,7 @@ class Plan:
     number_intent: bool = False
     all_intent: bool = False
     when_intent: bool = False
+    definition_intent: bool = False
     corrections: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -235,7 +236,10 @@ def plan_question(question: str, lexicon: Lexicon, known: Callable[[str], bool],
             plan.number_intent = True
         if word in lexicon.all_words:
             plan.all_intent = True
-        if word in lexicon.stopwords or word in lexicon.number_words or word in lexicon.all_words:
+        if word in lexicon.definition_words:
+            plan.definition_intent = True
+        if word in lexicon.stopwords or word in lexicon.number_words or word in lexicon.all_words \
+                or word in lexicon.definition_words:
             i += 1
             continue
         if not known(word) and not word.isdigit():

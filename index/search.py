@@ -39,6 +39,7 @@ CORRECTION_CREDIT = 0.4     # below half: a lone corrected word never decides an
 EMPHATIC_FACTOR = 1.5
 DIGITS_FACTOR = 0.5
 COVERAGE_NEEDED = 0.5
+TOPICAL_FIELDS = frozenset({"title", "names", "topics"})
 CANDIDATES = 12
 MAX_RESULTS = 3
 FOLLOWER_SHARE = 0.35       # a second or third result must score this share of the first
@@ -156,6 +157,15 @@ class Engine:
             return CORRECTION_CREDIT
         return 0.0
 
+    def _evidence(self, concepts: list[Concept], matched: set[str], topical: set[str]) -> bool:
+        """Two concepts found, or one found in what the section is about (not just its text).
+
+        A single word that a section happens to use ("title" in "Title 21 of the Code of
+        Federal Regulations") is not evidence that the section answers anything.
+        """
+        found = [c for c in concepts if self._credit(c, matched) > 0]
+        return len(found) >= 2 or any(self._credit(c, topical) > 0 for c in found)
+
     def ask(self, question: str, *, audience: str = "internal") -> Answer:
         """Answer one question. audience="public" leaves internal documents out."""
         plan = self.plan(question)
@@ -174,12 +184,14 @@ class Engine:
         found = searcher.search(self._query(plan), limit=CANDIDATES, terms=True, filter=flt)
         hits: list[_Hit] = []
         for hit in found:
-            matched = {(t.decode() if isinstance(t, bytes) else t) for _, t in hit.matched_terms()}
+            pairs = [(f, t.decode() if isinstance(t, bytes) else t) for f, t in hit.matched_terms()]
+            matched = {t for _, t in pairs}
+            topical = {t for f, t in pairs if f in TOPICAL_FIELDS}
             covered = sum(weights[id(c)] * self._credit(c, matched) for c in plan.concepts)
             coverage = covered / total if total else 0.0
             named = hit["cert"] in plan.named
             score = hit.score * (0.5 + coverage)
-            if named or coverage >= COVERAGE_NEEDED:
+            if named or (coverage >= COVERAGE_NEEDED and self._evidence(plan.concepts, matched, topical)):
                 hits.append(_Hit(hit.fields(), score, coverage, named))
         hits.sort(key=lambda h: h.score, reverse=True)
         if not hits:
@@ -204,6 +216,7 @@ class Engine:
         aliases = [p.stems for p in self.lexicon.aliases(hit.fields["cert"])]
         passage = choose_passage(
             data["sentences"], term_weights, name_sets=aliases, want_date=plan.when_intent,
+            want_definition=plan.definition_intent,
             number_line=numbers[0].text if show_numbers and (specific or len(numbers) == 1) else None)
         return Result(
             certification=data["certification"],
