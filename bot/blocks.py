@@ -1,0 +1,320 @@
+"""Slack messages for certdesk, as plain Block Kit dicts built from an `index.answer.Answer`.
+
+The bot speaks in channels shared with customers, so rendering is deliberately defensive:
+
+* Everything that came from a user (the question) or a document (passages, titles, labels)
+  goes through `escape`, so `<!channel>` or `<@U123>` typed into a question or found in a
+  PDF pings nobody. Every mrkdwn object is `verbatim`, so Slack does not link-ify channel
+  names, user names or URLs on its own either. The only unescaped `<...>` we ever emit is the
+  `<@U123>` of `shared_by`, which we validate.
+* Slack rejects a whole message that breaks a Block Kit limit, so long texts are shortened
+  with "…" instead, always before escaping (an entity like `&amp;` is never cut in half).
+  Certificate numbers live in their own header section and are never shortened or dropped.
+
+Pure functions, plain dicts out: no Slack SDK, no search, easy to test with hand-built Answers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from index.answer import Answer, CertificateNumber, Result
+
+# Block Kit limits (https://api.slack.com/reference/block-kit).
+MAX_TEXT = 3000          # section text, context element text, our `text` fallback
+MAX_BLOCKS = 50          # blocks in a message
+MAX_VIEW_BLOCKS = 100    # blocks in a Home tab view
+MAX_BUTTON_VALUE = 2000  # a button's `value`
+MAX_HEADER = 150         # header block plain_text
+
+MAX_RESULTS = 3
+SHARE_ACTION_ID = "certdesk_share"
+FALLBACK_PASSAGE_CHARS = 150
+MAX_NAME = 200           # a certification name, title or label from a document
+
+EXAMPLE_QUESTIONS = (
+    "TRUCS certificate number for object storage",
+    "Are we PCI DSS level 1?",
+    "Anything for a Singapore bank?",
+)
+NOT_FOUND = "Nothing in the certification documents answers this question."
+
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message to post: `text` is the notification fallback, `blocks` what Slack shows."""
+
+    text: str
+    blocks: list[dict]
+
+
+# --- text helpers -----------------------------------------------------------------------
+
+
+def escape(text: str) -> str:
+    """Slack's escaping: `<!channel>`, `<@U1>`, `<!subteam^S1>` then render literally.
+
+    `&` goes first so that a document saying "&lt;" still shows "&lt;", not "<".
+    """
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _one_line(text: str) -> str:
+    """Collapse whitespace, so a restated question cannot fake a multi-line bot answer."""
+    return " ".join(text.split())
+
+
+def _quote(text: str) -> str:
+    """Prefix every line with Slack's quote marker; blank lines are dropped (a lone ">"
+    is not reliably rendered as a quote line), the words themselves are untouched."""
+    return "\n".join(f">{line}" for line in text.splitlines() if line.strip())
+
+
+def _fit(raw: str, limit: int, render: Callable[[str], str], ellipsis: str = "…") -> str:
+    """`render(raw)` if that fits in `limit`, else render the longest prefix + ellipsis that does.
+
+    Cuts the raw text (never the rendered one, so escapes stay whole), preferring a word
+    boundary near the cut. Rendered length grows with the prefix, so a binary search works.
+    """
+    rendered = render(raw)
+    if len(rendered) <= limit:
+        return rendered
+
+    def cut(n: int) -> str:
+        return raw[:n].rstrip() + ellipsis
+
+    lo, hi = 0, len(raw)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if len(render(cut(mid))) <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    space = raw.rfind(" ", 0, lo)
+    if ellipsis and space > 0 and lo - space <= 40:
+        lo = space
+    return render(cut(lo))
+
+
+def _short(text: str, limit: int = MAX_NAME) -> str:
+    """A name, title or label from a document: one line, escaped, kept to a sane length."""
+    return _fit(_one_line(text), limit, escape)
+
+
+# --- block helpers ------------------------------------------------------------------------
+
+
+def _mrkdwn(text: str) -> dict:
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
+def _section(text: str) -> dict:
+    return {"type": "section", "text": _mrkdwn(text)}
+
+
+def _context(*texts: str) -> dict:
+    return {"type": "context", "elements": [_mrkdwn(t) for t in texts]}
+
+
+def _divider() -> dict:
+    return {"type": "divider"}
+
+
+def _header(text: str) -> dict:
+    return {"type": "header", "text": {"type": "plain_text", "text": text[:MAX_HEADER]}}
+
+
+def _pack(lines: Iterable[str], limit: int = MAX_TEXT, sep: str = "\n") -> list[str]:
+    """Group whole lines into texts of at most `limit` characters (no line is ever split)."""
+    texts: list[str] = []
+    for line in lines:
+        if texts and len(texts[-1]) + len(sep) + len(line) <= limit:
+            texts[-1] += sep + line
+        else:
+            texts.append(line)
+    return texts
+
+
+# --- answers ------------------------------------------------------------------------------
+
+
+def _number(n: CertificateNumber, bold: bool) -> str:
+    number = escape(n.number)
+    label = _short(n.label)
+    value = f"*{number}*" if bold else number
+    return f"{label} No: {value}" if label else f"No: {value}"
+
+
+def _header_sections(result: Result) -> list[dict]:
+    """Certification in bold, first number in bold, further numbers compactly after.
+
+    Usually one section; with very many numbers, several, split only between numbers.
+    """
+    line = f"*{_short(result.certification)}*"
+    numbers = result.certificate_numbers
+    if numbers:
+        line += f" — {_number(numbers[0], bold=True)}"
+    texts = [line]
+    for i, n in enumerate(numbers[1:]):
+        item = _number(n, bold=False)
+        sep = "\nAlso: " if i == 0 else " · "
+        if len(texts[-1]) + len(sep) + len(item) <= MAX_TEXT:
+            texts[-1] += sep + item
+        else:
+            texts.append("Also: " + item)
+    return [_section(t) for t in texts]
+
+
+def _result_blocks(result: Result) -> list[dict]:
+    passage = (_fit(result.passage, MAX_TEXT, lambda s: _quote(escape(s)))
+               or "_(the document gives no text for this section)_")
+    updated = (f"last updated {_short(result.last_updated, 40)}" if result.last_updated
+               else "last updated: not stated")
+    meta = [_short(result.title), _short(result.source), updated]
+    return [*_header_sections(result), _section(passage),
+            _context(" · ".join(m for m in meta if m))]
+
+
+def _question_block(question: str, shared_by: str | None) -> dict:
+    """Restate the question: nobody else sees a slash command's text."""
+    q = _fit(_one_line(question), MAX_TEXT, lambda s: "*Q:* " + escape(s))
+    if shared_by is None:
+        return _context(q)
+    if not _USER_ID.fullmatch(shared_by):
+        # Our one unescaped mention: refuse anything that is not a plain user id.
+        raise ValueError(f"shared_by must be a Slack user id, got {shared_by!r}")
+    return _context(q, f"Shared by <@{shared_by}>")
+
+
+def _share_value(question: str) -> str:
+    """JSON `{"q": question}`, the question cut so the value fits Slack's 2000 chars."""
+    return _fit(question, MAX_BUTTON_VALUE,
+                lambda s: json.dumps({"q": s}, ensure_ascii=False), ellipsis="")
+
+
+def _share_actions(question: str) -> dict:
+    return {"type": "actions", "elements": [{
+        "type": "button",
+        "text": {"type": "plain_text", "text": "Share in channel"},
+        "action_id": SHARE_ACTION_ID,
+        "value": _share_value(question),
+    }]}
+
+
+def _answered_fallback(result: Result) -> str:
+    first = result.certificate_numbers[0] if result.certificate_numbers else None
+    head = result.certification[:MAX_NAME]
+    if first:
+        head += f": {first.label} No: {first.number}"
+    passage = _one_line(result.passage)
+    if len(passage) > FALLBACK_PASSAGE_CHARS:
+        passage = passage[:FALLBACK_PASSAGE_CHARS].rstrip() + "…"
+    return _fit(_one_line(f"{head} — {passage}"), MAX_TEXT, escape)
+
+
+def _not_found_blocks(answer: Answer) -> tuple[str, list[dict]]:
+    """Say plainly that the documents do not answer it, without implying yes or no."""
+    searched = _fit(_one_line(answer.question), 1500, lambda s: f"“{escape(s)}”")
+    corrected = ", ".join(f"*{_short(new, 100)}* where you typed “{_short(old, 100)}”"
+                          for old, new in answer.corrections)
+    lines = [
+        f"{NOT_FOUND} That is not a yes or a no: the documents I search just don't cover it.",
+        f"I searched the documents for {searched}"
+        + (f" (searched for {corrected})" if corrected else "") + ".",
+        "Try rephrasing with a certification name, an acronym or a product, e.g. "
+        f"“{EXAMPLE_QUESTIONS[0]}” or “Is there an OSPAR report for banks?”",
+    ]
+    text = _pack(lines)  # one section unless corrections are absurdly long
+    fallback = _fit(_one_line(f"{NOT_FOUND} Searched for: {answer.question}"), MAX_TEXT, escape)
+    return fallback, [_section(t) for t in text]
+
+
+def render_answer(answer: Answer, *, shared_by: str | None = None, share_button: bool = False,
+                  notice: str | None = None) -> Message:
+    """The question restated, then up to three quoted results (or a not-found message).
+
+    `shared_by` is a Slack user id; `notice` is our own one-line caveat; `share_button` is
+    only honoured for answered questions (sharing "nothing found" is noise in a channel).
+    """
+    blocks = [_question_block(answer.question, shared_by)]
+    tail: list[dict] = []
+    if notice:
+        tail.append(_context(_fit(notice, MAX_TEXT, escape)))
+    results = answer.results[:MAX_RESULTS] if answer.answered else ()
+    if results:
+        if share_button:
+            tail.append(_share_actions(answer.question))
+        for i, result in enumerate(results):
+            rendered = ([_divider()] if i else []) + _result_blocks(result)
+            if i and len(blocks) + len(rendered) + len(tail) > MAX_BLOCKS:
+                break  # drop a whole lower-ranked result rather than a number of this one
+            blocks += rendered
+        text = _answered_fallback(results[0])
+    else:
+        text, not_found = _not_found_blocks(answer)
+        blocks += not_found
+    return Message(text=text, blocks=blocks + tail)
+
+
+# --- help, home, notices -----------------------------------------------------------------
+
+
+def _usage_lines(command: str) -> list[str]:
+    cmd = escape(command)
+    return [
+        f"• `{cmd} QUESTION` in any conversation",
+        "• a direct message to me",
+        "• an @-mention in a channel (I answer in a thread)",
+    ]
+
+
+def render_help(command: str = "/cert") -> Message:
+    """How to ask, with three questions phrased the way sales staff actually ask them."""
+    cmd = escape(command)
+    examples = "\n".join(f"• `{cmd} {escape(q)}`" for q in EXAMPLE_QUESTIONS)
+    blocks = [
+        _section("I answer questions about our compliance certifications with passages quoted "
+                 "word for word from the certification documents, and certificate numbers."),
+        _section("*Ask me with*\n" + "\n".join(_usage_lines(command))),
+        _section("*For example*\n" + examples),
+        _context("If nothing in the documents answers a question, I say so instead of guessing."),
+    ]
+    return Message(text=f"Ask me about our certifications: {cmd} QUESTION", blocks=blocks)
+
+
+def render_home(catalog: list[tuple[str, str | None]], *, command: str = "/cert") -> dict:
+    """The App Home view: how to ask, and every certification known, sorted by name.
+
+    Several certifications share a section so 300 of them stay far below the 100-block
+    limit; if even that is not enough, the list ends with "…and N more".
+    """
+    lines = [f"• *{_short(name)}* — "
+             + (f"last updated {_short(date, 40)}" if date else "date not stated")
+             for name, date in sorted(catalog, key=lambda c: (c[0].casefold(), c[0]))]
+    blocks = [
+        _header("certdesk"),
+        _section("I answer questions about our compliance certifications with passages quoted "
+                 "word for word and certificate numbers. Ask me with\n"
+                 + "\n".join(_usage_lines(command))),
+        _divider(),
+        _section(f"*Certifications I know* ({len(lines)})" if lines
+                 else "*Certifications I know*\nNone yet: the document index is empty."),
+    ]
+    chunks = _pack(lines)  # one line per certification (names are one-lined by _short)
+    room = MAX_VIEW_BLOCKS - len(blocks)
+    if len(chunks) > room:
+        shown = sum(c.count("\n") + 1 for c in chunks[:room - 1])
+        chunks = chunks[:room - 1] + [f"…and {len(lines) - shown} more"]
+    blocks += [_section(c) for c in chunks]
+    return {"type": "home", "blocks": blocks}
+
+
+def render_text(text: str) -> Message:
+    """A plain notice (rate limit, refusal, error) as one escaped section."""
+    body = _fit(text, MAX_TEXT, escape)
+    return Message(text=body, blocks=[_section(body)])
