@@ -118,11 +118,12 @@ def split_front_matter(text: str, path: Path | str) -> tuple[DocumentMeta | None
     lines = text.split("\n")
     for i in range(1, len(lines)):
         if lines[i].strip() in ("---", "..."):
-            mapping = load_yaml("\n".join(lines[1:i]), path) or {}
             try:
+                mapping = load_yaml("\n".join(lines[1:i]), path) or {}
                 meta = document_meta(mapping, path, "front matter")
             except DataError as exc:
-                raise DataError(path, (exc.line or 0) + 1 if exc.line else 1, exc.message) from None
+                # Lines inside the block count from the "---" line: report the file's line.
+                raise DataError(path, exc.line + 1 if exc.line else 1, exc.message) from None
             return meta, "\n".join(lines[i + 1:]), i + 1
     raise DataError(path, 1, "front matter starts with '---' but has no closing '---' line")
 

@@ -25,7 +25,8 @@ from whoosh import index as windex
 from whoosh.query import And, Or, Term
 
 from .answer import Answer, CertificateNumber, Result
-from .build import current_path, ensure_index
+from .build import BuildError, current_path, ensure_index, read_manifest
+from .catalog import DataError
 from .config import Paths
 from .analysis import stem
 from .passages import choose_passage, order_numbers
@@ -42,7 +43,8 @@ COVERAGE_NEEDED = 0.5
 TOPICAL_FIELDS = frozenset({"title", "names", "topics"})
 CANDIDATES = 12
 MAX_RESULTS = 3
-FOLLOWER_SHARE = 0.35       # a second or third result must score this share of the first
+FOLLOWER_SHARE = 0.35
+NUMBER_MATCH_FACTOR = 1.5       # a second or third result must score this share of the first
 
 
 @dataclass(frozen=True)
@@ -69,9 +71,22 @@ class Engine:
 
     @classmethod
     def open(cls, paths: Paths | None = None) -> "Engine":
-        """Open the current index, building it first when missing or stale."""
+        """Open the current index, building it first when missing or stale.
+
+        When the rebuild fails (a typo in data/, an unreadable seed) and a complete previous
+        index exists, that one keeps serving and the failure is logged; with no index at
+        all the error is raised, since there is nothing to answer from.
+        """
         paths = paths or Paths.from_env()
-        return cls(ensure_index(paths))
+        try:
+            return cls(ensure_index(paths))
+        except (DataError, BuildError) as exc:
+            previous = current_path(paths.index_dir)
+            if previous is None:
+                raise
+            log.warning("index not rebuilt: %s; answering from the previous index (%s)",
+                        exc, read_manifest(previous).get("built_at", previous.name))
+            return cls(previous)
 
     @classmethod
     def open_existing(cls, index_dir: Path) -> "Engine":
@@ -122,6 +137,18 @@ class Engine:
     def _idf_uncached(self, term: str) -> float:
         df = self._searcher.doc_frequency("all", term)
         return math.log(1 + (self._docs - df + 0.5) / (df + 0.5))
+
+    def catalog(self, *, audience: str = "internal") -> list[tuple[str, str | None]]:
+        """Every certification the index can answer about, with its newest "last updated"."""
+        newest: dict[str, str | None] = {}
+        for fields in self._searcher.all_stored_fields():
+            data = fields["data"]
+            if audience == "public" and data["visibility"] != "public":
+                continue
+            name, date = data["certification"], data["last_updated"]
+            if name not in newest or (date or "") > (newest[name] or ""):
+                newest[name] = date
+        return sorted(newest.items(), key=lambda item: item[0].casefold())
 
     # --- answering -------------------------------------------------------------------------
 
@@ -191,6 +218,11 @@ class Engine:
             coverage = covered / total if total else 0.0
             named = hit["cert"] in plan.named
             score = hit.score * (0.5 + coverage)
+            if plan.number_intent or plan.product_terms:
+                # Asked for a number: the part that states the matching one ranks first.
+                _, specific = order_numbers(hit["data"]["numbers"], self._term_weights(plan, weights),
+                                            plan.product_terms)
+                score *= NUMBER_MATCH_FACTOR if specific else 1.0
             if named or (coverage >= COVERAGE_NEEDED and self._evidence(plan.concepts, matched, topical)):
                 hits.append(_Hit(hit.fields(), score, coverage, named))
         hits.sort(key=lambda h: h.score, reverse=True)
@@ -202,8 +234,9 @@ class Engine:
         return Answer(question=original, answered=True, results=results,
                       corrections=tuple(plan.corrections))
 
-    def _result(self, hit: _Hit, plan: Plan, weights: dict[int, float]) -> Result:
-        data = hit.fields["data"]
+    @staticmethod
+    def _term_weights(plan: Plan, weights: dict[int, float]) -> dict[str, float]:
+        """Each searched term with the weight of its concept times its credit."""
         term_weights: dict[str, float] = {}
         for c in plan.concepts:
             w = weights[id(c)]
@@ -211,6 +244,11 @@ class Engine:
                                   (c.synonyms, 1.0 if c.product else SYNONYM_CREDIT), (c.stems, 1.0)):
                 for t in forms:
                     term_weights[t] = max(term_weights.get(t, 0.0), w * credit)
+        return term_weights
+
+    def _result(self, hit: _Hit, plan: Plan, weights: dict[int, float]) -> Result:
+        data = hit.fields["data"]
+        term_weights = self._term_weights(plan, weights)
         numbers, specific = order_numbers(data["numbers"], term_weights, plan.product_terms)
         show_numbers = bool(numbers) and (plan.number_intent or plan.all_intent or specific)
         aliases = [p.stems for p in self.lexicon.aliases(hit.fields["cert"])]

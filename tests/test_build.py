@@ -1,0 +1,177 @@
+"""Building the index: atomic swap, freshness by content, failures that leave it serving."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+
+from index import build as build_module
+from index.build import BuildError, build_index, content_hash, current_path, ensure_index, is_fresh
+from index.catalog import DataError
+from index.search import Engine
+
+NEW_DOCUMENT = """---
+title: "ignored: the heading below names the section"
+visibility: internal
+---
+
+Zephyr Cloud Assurance Seal
+
+Last updated : 2026-10-01 12:00:00
+
+Tencent Cloud was awarded the Zephyr Cloud Assurance Seal by the Zephyr Standards Board in October 2026, covering the Frankfurt and Paris regions.
+
+### Certificates
+
+Cloud Object Storage Services Certificate No: QX-2020-0042
+
+Cloud Hosting No: ZB-7781
+"""
+
+
+def test_build_swaps_current_to_a_complete_index(corpus):
+    first = build_index(corpus)
+    assert current_path(corpus.index_dir) == first.path.resolve()
+    second = build_index(corpus)
+    assert current_path(corpus.index_dir) == second.path.resolve() != first.path.resolve()
+    # The previous build is kept for readers that opened it just before the swap.
+    assert first.path.is_dir()
+    third = build_index(corpus)
+    assert not first.path.exists() and second.path.is_dir() and third.path.is_dir()
+
+
+def test_ensure_index_builds_when_missing_and_reuses_when_fresh(corpus):
+    path = ensure_index(corpus)
+    assert is_fresh(corpus)
+    assert ensure_index(corpus) == path
+
+
+def test_freshness_is_by_content_not_timestamps(corpus):
+    path = ensure_index(corpus)
+    seed = next(corpus.seeds_dir.glob("001_*"))
+    stat = seed.stat()
+    os.utime(seed, (stat.st_atime + 100, stat.st_mtime + 100))   # touched, unchanged
+    assert ensure_index(corpus) == path
+    text = seed.read_text(encoding="utf-8")
+    seed.write_text(text.replace("15 IDCs", "16 IDCs"), encoding="utf-8")
+    os.utime(seed, (stat.st_atime, stat.st_mtime))                # changed, same mtime
+    assert not is_fresh(corpus)
+    assert ensure_index(corpus) != path
+
+
+def test_data_change_makes_index_stale(corpus):
+    ensure_index(corpus)
+    before = content_hash(corpus)
+    with open(corpus.data_dir / "products.yaml", "a", encoding="utf-8") as f:
+        f.write("  - name: Cloud Log Service\n    names: [CLS]\n")
+    assert content_hash(corpus) != before and not is_fresh(corpus)
+
+
+def test_invalid_data_stops_build_and_previous_index_keeps_serving(corpus):
+    good = build_index(corpus)
+    (corpus.data_dir / "certifications.yaml").write_text("certifications:\n  - name: X\n    alias: [Y]\n")
+    with pytest.raises(DataError) as err:
+        build_index(corpus)
+    assert "certifications.yaml:3" in str(err.value)
+    assert current_path(corpus.index_dir) == good.path.resolve()
+    engine = Engine.open_existing(corpus.index_dir)
+    assert engine.ask("TISAX level").answered
+    engine.close()
+    assert sorted(p.name for p in (corpus.index_dir / "builds").iterdir()) == [good.path.name]
+
+
+def test_interrupted_build_leaves_previous_index_and_no_debris(corpus, monkeypatch):
+    good = build_index(corpus)
+    real = build_module._document
+    calls = {"n": 0}
+
+    def dies_halfway(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt("simulated kill")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(build_module, "_document", dies_halfway)
+    with pytest.raises(KeyboardInterrupt):
+        build_index(corpus)
+    assert current_path(corpus.index_dir) == good.path.resolve()
+    assert [p.name for p in (corpus.index_dir / "builds").iterdir()] == [good.path.name]
+
+
+def test_empty_seeds_is_a_build_error(corpus):
+    for f in corpus.seeds_dir.iterdir():
+        f.unlink()
+    with pytest.raises(BuildError, match="no sections"):
+        build_index(corpus)
+
+
+def test_new_document_is_answered_after_reindex_without_code_change(corpus):
+    build_index(corpus)
+    before = Engine.open_existing(corpus.index_dir)
+    assert not before.ask("Zephyr assurance seal").answered
+    before.close()
+
+    (corpus.seeds_dir / "zephyr.txt").write_text(NEW_DOCUMENT, encoding="utf-8")
+    engine = Engine.open(corpus)          # sees the change and rebuilds
+    answer = engine.ask("do we have the Zephyr seal? certificate number for COS")
+    assert answer.answered
+    result = answer.results[0]
+    assert result.certification == "Zephyr Cloud Assurance Seal"
+    assert result.last_updated == "2026-10-01" and result.source == "zephyr.txt"
+    assert [n.number for n in result.certificate_numbers][:1] == ["QX-2020-0042"]
+    assert engine.ask("who awarded the zephyr seal").results[0].passage.startswith(
+        "Tencent Cloud was awarded the Zephyr Cloud Assurance Seal by the Zephyr Standards Board")
+    # The document is internal: a channel shared with customers never sees it.
+    assert not engine.ask("Zephyr seal", audience="public").answered
+    engine.close()
+
+
+def test_queries_during_rebuilds_always_see_a_complete_index(corpus):
+    build_index(corpus)
+    errors: list[BaseException] = []
+    answered: list[bool] = []
+    stop = threading.Event()
+
+    def ask_repeatedly():
+        while not stop.is_set():
+            time.sleep(0.02)                  # leave the builder some of the GIL
+            try:
+                engine = Engine.open_existing(corpus.index_dir)
+                answered.append(engine.ask("TRUCS certificate number for object storage").answered)
+                engine.close()
+            except BaseException as exc:      # any failure is a half-built index seen
+                errors.append(exc)
+
+    readers = [threading.Thread(target=ask_repeatedly) for _ in range(3)]
+    for t in readers:
+        t.start()
+    try:
+        for _ in range(3):
+            build_index(corpus)
+    finally:
+        stop.set()
+        for t in readers:
+            t.join(timeout=30)
+    assert not errors, errors[:3]
+    assert answered and all(answered)
+
+
+def test_two_builders_do_not_collide(corpus):
+    results, errors = [], []
+
+    def builder():
+        try:
+            results.append(build_index(corpus))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=builder) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors and len(results) == 2
+    assert current_path(corpus.index_dir) in {r.path.resolve() for r in results}
