@@ -41,7 +41,7 @@ def split_sentences(text: str) -> list[str]:
     start = 0
     for m in _END_RE.finditer(text):
         candidate = text[start:m.start()].strip()
-        last_word = candidate.rsplit(None, 1)[-1].rstrip(".").lower() if candidate else ""
+        last_word = candidate.rsplit(None, 1)[-1].strip(".([\"'“‘").lower() if candidate else ""
         if last_word in _ABBREVIATIONS or (len(last_word) == 1 and last_word.isalpha()):
             continue
         if candidate:

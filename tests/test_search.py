@@ -149,3 +149,14 @@ def test_results_carry_all_sources_of_merged_sections(engine):
 def test_catalog_lists_certifications_with_dates(engine):
     catalog = dict(engine.catalog())
     assert catalog["TISAX"] == "2024-06-24" and len(catalog) == 21
+
+
+def test_sentences_are_not_cut_at_abbreviations():
+    from index.passages import split_sentences
+    text = ("Standards (i.e. NIST, CSA, and SANS) apply, e.g. ISO 27001. Cohasset Associates Inc. "
+            "attested it. Next sentence here.")
+    assert split_sentences(text) == [
+        "Standards (i.e. NIST, CSA, and SANS) apply, e.g. ISO 27001.",
+        "Cohasset Associates Inc. attested it.",
+        "Next sentence here.",
+    ]
