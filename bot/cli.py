@@ -192,7 +192,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, stdin:
         args = parser.parse_args(argv)
     except SystemExit as exc:          # argparse already printed usage
         return int(exc.code or 0)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command is None:
         parser.print_help(sys.stderr)
@@ -218,3 +218,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, stdin:
         return 130
     except BrokenPipeError:            # e.g. piped into `head`
         return 0
+    except Exception as exc:           # a bug: say so in one line; the traceback is for -v
+        log.debug("unexpected error", exc_info=True)
+        print(f"certdesk: internal error: {type(exc).__name__}: {exc} "
+              "(run with -v to see where; please report it)", file=sys.stderr)
+        return 1

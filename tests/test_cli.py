@@ -133,3 +133,15 @@ def test_console_script_runs_as_a_module(env_paths):
                           capture_output=True, text=True, env=env, timeout=120, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["results"][0]["certification"] == "HIPAA"
+
+
+def test_an_unexpected_error_is_one_line_not_a_traceback(env_paths, monkeypatch, capsys):
+    from index.search import Engine
+
+    def broken(self, question, audience="internal"):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(Engine, "ask", broken)
+    assert run(["ask", "TISAX"])[0] == 1
+    err = capsys.readouterr().err
+    assert "internal error: RuntimeError: disk on fire" in err and "Traceback" not in err
