@@ -43,10 +43,21 @@ def corpus(tmp_path) -> Paths:
     return Paths(seeds_dir=seeds, data_dir=data, index_dir=tmp_path / "index")
 
 
+def point_env_at(monkeypatch, paths: Paths) -> Paths:
+    """Set the CERTDESK_* variables, as a user would, to `paths`."""
+    monkeypatch.setenv("CERTDESK_SEEDS_DIR", str(paths.seeds_dir))
+    monkeypatch.setenv("CERTDESK_DATA_DIR", str(paths.data_dir))
+    monkeypatch.setenv("CERTDESK_INDEX_DIR", str(paths.index_dir))
+    return paths
+
+
 @pytest.fixture()
 def env_paths(monkeypatch, seed_paths) -> Paths:
-    """Point the CERTDESK_* variables at the session index, for CLI tests."""
-    monkeypatch.setenv("CERTDESK_SEEDS_DIR", str(seed_paths.seeds_dir))
-    monkeypatch.setenv("CERTDESK_DATA_DIR", str(seed_paths.data_dir))
-    monkeypatch.setenv("CERTDESK_INDEX_DIR", str(seed_paths.index_dir))
-    return seed_paths
+    """The CERTDESK_* variables pointing at the session index, for CLI tests."""
+    return point_env_at(monkeypatch, seed_paths)
+
+
+@pytest.fixture()
+def env_corpus(monkeypatch, corpus) -> Paths:
+    """The CERTDESK_* variables pointing at a writable corpus copy."""
+    return point_env_at(monkeypatch, corpus)

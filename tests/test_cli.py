@@ -99,10 +99,7 @@ def test_eval_missing_file_is_a_usage_error(env_paths, tmp_path):
     assert run(["eval", str(tmp_path / "nope.yaml")])[0] == 2
 
 
-def test_index_build_and_status(corpus, monkeypatch):
-    for name, value in (("CERTDESK_SEEDS_DIR", corpus.seeds_dir), ("CERTDESK_DATA_DIR", corpus.data_dir),
-                        ("CERTDESK_INDEX_DIR", corpus.index_dir)):
-        monkeypatch.setenv(name, str(value))
+def test_index_build_and_status(env_corpus):
     assert run(["index", "status"])[0] == 1
     code, out = run(["index", "build"])
     assert code == 0 and "built index of 21 sections from 3 documents" in out
@@ -110,12 +107,9 @@ def test_index_build_and_status(corpus, monkeypatch):
     assert code == 0 and "up to date" in out
 
 
-def test_bad_data_stops_build_with_file_and_line_and_no_traceback(corpus, monkeypatch, capsys, caplog):
-    for name, value in (("CERTDESK_SEEDS_DIR", corpus.seeds_dir), ("CERTDESK_DATA_DIR", corpus.data_dir),
-                        ("CERTDESK_INDEX_DIR", corpus.index_dir)):
-        monkeypatch.setenv(name, str(value))
+def test_bad_data_stops_build_with_file_and_line_and_no_traceback(env_corpus, capsys, caplog):
     assert run(["index", "build"])[0] == 0
-    (corpus.data_dir / "products.yaml").write_text("products:\n  - name: COS\n    nmes: [x]\n")
+    (env_corpus.data_dir / "products.yaml").write_text("products:\n  - name: COS\n    nmes: [x]\n")
     code, _ = run(["index", "build"])
     err = capsys.readouterr().err
     assert code == 1
