@@ -57,6 +57,14 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("files", nargs="*", type=Path,
                     help="evaluation YAML files (default: every file in data/eval/)")
 
+    srv = sub.add_parser("serve", help="answer in Slack", description=(
+        "Answer in Slack: over Socket Mode when SLACK_APP_TOKEN is set, otherwise over HTTP on "
+        "POST /slack/events (gunicorn). Needs SLACK_BOT_TOKEN, plus SLACK_SIGNING_SECRET for HTTP "
+        "or SLACK_APP_TOKEN for Socket Mode. The index is built first when missing or stale."))
+    srv.add_argument("--http", action="store_true", help="serve HTTP even when SLACK_APP_TOKEN is set")
+    srv.add_argument("--port", type=int, help="HTTP port (default: $PORT, else 3000)")
+    srv.add_argument("--host", default="0.0.0.0", help="HTTP address to listen on (default: 0.0.0.0)")
+
     idx = sub.add_parser("index", help="manage the search index")
     idx_sub = idx.add_subparsers(dest="index_command", metavar="ACTION")
     idx_sub.add_parser("build", help="rebuild the index from seeds/ and data/ and swap it in atomically")
@@ -181,6 +189,28 @@ def _index(args: argparse.Namespace, paths: Paths, out: TextIO) -> int:
     raise UsageError("index needs an action: certdesk index build | certdesk index status")
 
 
+# --- serve --------------------------------------------------------------------------------------
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .server import MissingSettings, StartupError, serve
+    from .settings import Settings, SettingsError
+
+    if args.port is not None and not 0 < args.port < 65536:
+        raise UsageError(f"--port must be between 1 and 65535, not {args.port}")
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        return serve(settings, force_http=args.http, host=args.host, port=args.port)
+    except MissingSettings as exc:
+        raise UsageError(str(exc)) from None
+    except StartupError as exc:
+        print(f"certdesk serve: {exc}", file=sys.stderr)
+        return 1
+
+
 # --- entry point --------------------------------------------------------------------------------
 
 
@@ -205,6 +235,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, stdin:
             return _eval(args, paths, out)
         if args.command == "index":
             return _index(args, paths, out)
+        if args.command == "serve":
+            return _serve(args)
         raise UsageError(f"unknown command {args.command!r}")
     except UsageError as exc:
         print(f"certdesk {args.command}: {exc}", file=sys.stderr)

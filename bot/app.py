@@ -1,0 +1,160 @@
+"""The Bolt app: one `create_app(settings, engine)` used by HTTP (gunicorn) and Socket Mode alike.
+
+What is decided here rather than in the handlers:
+
+* The Web API client retries what is safe to retry, inside slack-sdk, and says so in the log:
+  429 after its Retry-After, 500/503 with a short backoff, and connection failures. A request
+  that may already have reached Slack (a read timeout, a connection dropped mid-answer) is
+  retried only for methods that do not post: a duplicated answer in a channel shared with
+  customers is worse than a missing one, which the log reports.
+* Listeners run on a pool large enough that a handful of rate-limited posts (sleeping on
+  Retry-After) cannot delay the 3-second ack of a slash command queued behind them.
+* Bolt's request verification and "ignore my own events" stay on.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+from concurrent.futures import Executor, ThreadPoolExecutor
+from http.client import RemoteDisconnected
+from urllib.error import URLError
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.jitter import Jitter
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+
+from . import handlers
+from .dedup import MemorySeenRecord, SeenRecord
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+API_TIMEOUT = 10            # seconds per Web API request (slack-sdk's default of 30 is a long silence)
+RATE_LIMIT_RETRIES = 2
+SERVER_ERROR_RETRIES = 2
+CONNECTION_RETRIES = 2
+MAX_RETRY_AFTER = 30        # a 429 asking us to wait longer than this is given up (and logged)
+LISTENER_THREADS = 32       # Bolt's default of 5 lets slow posts hold up slash-command acks
+SEARCH_THREADS = 4          # searching is CPU-bound under the GIL: more threads would not help
+
+# Methods whose retry after an ambiguous failure could post the same message twice.
+_POSTING_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.scheduleMessage",
+                              "chat.meMessage", "files.upload", "files.completeUploadExternal"})
+
+
+def _api_method(url: str) -> str:
+    """`chat.postMessage` from `https://slack.com/api/chat.postMessage` (the URL holds no token)."""
+    return re.sub(r"[?#].*$", "", url).rstrip("/").rsplit("/", 1)[-1]
+
+
+class _ProportionalJitter(Jitter):
+    """Up to half the interval again: spreads retries without adding a whole second to each."""
+
+    def recalculate(self, duration: float) -> float:
+        return duration * (1 + random.random() / 2)
+
+
+_BACKOFF = BackoffRetryIntervalCalculator(backoff_factor=0.5, jitter=_ProportionalJitter())
+
+
+class _LoggedRetries(RetryHandler):
+    """Logs each retry (method and reason, never the request's headers or body)."""
+
+    def prepare_for_next_attempt(self, *, state: RetryState, request: HttpRequest,
+                                 response: HttpResponse | None = None,
+                                 error: Exception | None = None) -> None:
+        reason = f"HTTP {response.status_code}" if response is not None else type(error).__name__
+        log.warning("Slack API %s: %s, retry %d of %d", _api_method(request.url), reason,
+                    state.current_attempt + 1, self.max_retry_count)
+        super().prepare_for_next_attempt(state=state, request=request, response=response, error=error)
+
+
+class RateLimitRetry(_LoggedRetries, RateLimitErrorRetryHandler):
+    """429: wait as long as Slack asks (slack-sdk's logic), unless that is unreasonably long."""
+
+    def _can_retry(self, *, state: RetryState, request: HttpRequest,
+                   response: HttpResponse | None = None, error: Exception | None = None) -> bool:
+        if not super()._can_retry(state=state, request=request, response=response, error=error):
+            return False
+        assert response is not None
+        after = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), None)
+        try:
+            seconds = int((after[0] if isinstance(after, list) else after) or 1)
+        except ValueError:
+            seconds = 1
+        if seconds > MAX_RETRY_AFTER:
+            log.warning("Slack API %s: rate limited for %d s, not waiting", _api_method(request.url), seconds)
+            return False
+        return True
+
+
+class ServerErrorRetry(_LoggedRetries, ServerErrorRetryHandler):
+    """500/503 from Slack: retried with a short backoff."""
+
+
+class ConnectionRetry(_LoggedRetries, ConnectionErrorRetryHandler):
+    """Connection failures; after an ambiguous one, only methods that post nothing."""
+
+    def __init__(self, max_retry_count: int = CONNECTION_RETRIES) -> None:
+        super().__init__(max_retry_count=max_retry_count, interval_calculator=_BACKOFF,
+                         error_types=[URLError, ConnectionResetError, RemoteDisconnected, TimeoutError])
+
+    def _can_retry(self, *, state: RetryState, request: HttpRequest,
+                   response: HttpResponse | None = None, error: Exception | None = None) -> bool:
+        if not super()._can_retry(state=state, request=request, response=response, error=error):
+            return False
+        # urllib wraps failures while connecting and sending in URLError: Slack never saw
+        # that request. Anything else happened while waiting for the answer.
+        return isinstance(error, URLError) or _api_method(request.url) not in _POSTING_METHODS
+
+
+def retry_handlers() -> list[RetryHandler]:
+    return [
+        RateLimitRetry(max_retry_count=RATE_LIMIT_RETRIES),
+        ServerErrorRetry(max_retry_count=SERVER_ERROR_RETRIES, interval_calculator=_BACKOFF),
+        ConnectionRetry(),
+    ]
+
+
+def web_client(settings: Settings) -> WebClient:
+    """The bot's Web API client: settings.api_url (GovSlack, tests), short timeout, retries."""
+    return WebClient(token=settings.bot_token, base_url=settings.api_url, timeout=API_TIMEOUT,
+                     retry_handlers=retry_handlers())
+
+
+def create_app(settings: Settings, engine: handlers.AnswerSource, *,
+               seen: SeenRecord | None = None, verify_token: bool = True,
+               listener_executor: Executor | None = None, search_pool: Executor | None = None) -> App:
+    """A Bolt App answering from `engine`, with certdesk's listeners registered.
+
+    verify_token=True calls auth.test now, so a wrong token fails here rather than at the
+    first question. `seen` is the de-duplication record (a new in-memory one by default).
+    The two executors are created when not given; pass your own to shut them down (tests).
+    """
+    app = App(
+        name="certdesk",
+        client=web_client(settings),
+        # Never None: Bolt would then read SLACK_SIGNING_SECRET itself, behind Settings' back.
+        signing_secret=settings.signing_secret,
+        token_verification_enabled=verify_token,
+        listener_executor=listener_executor or ThreadPoolExecutor(
+            max_workers=LISTENER_THREADS, thread_name_prefix="certdesk-listener"),
+    )
+    handlers.register(
+        app, engine=engine, command=settings.command,
+        seen=seen if seen is not None else MemorySeenRecord(),
+        search_pool=search_pool or ThreadPoolExecutor(max_workers=SEARCH_THREADS,
+                                                      thread_name_prefix="certdesk-search"))
+    return app

@@ -1,0 +1,332 @@
+"""A record of what was already answered, so no Slack message is answered twice.
+
+Slack redelivers an event it thinks we missed (same `event_id`, header `X-Slack-Retry-Num`),
+and one message can reach us twice by different routes (a DM that also mentions the bot).
+Handlers ask `first(key)` before answering: exactly one caller gets True per key until the
+entry expires, however many threads, worker processes or replicas ask at once.
+
+Where the record lives decides who shares it:
+  MemoryDeduplicator   one process (the threads of one gunicorn worker).
+  SqliteDeduplicator   every process on one machine (several gunicorn workers).
+  RedisDeduplicator    every replica behind a load balancer.
+
+When the shared store cannot be reached we answer anyway (fail open), still de-duplicating
+within the process: see `RedisDeduplicator`. Keys may hold user ids or question text (the
+share button's key does), so the shared stores keep only a SHA-256 of each key, and no key
+is ever logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+# Slack retries an event three times within about five minutes; an hour leaves room for a
+# slow restart or a queue that drained late.
+DEFAULT_TTL = 60 * 60.0
+DEFAULT_MAX_ENTRIES = 50_000
+REDIS_PREFIX = "certdesk:seen:"
+# A question waits on this, so it is short: a Redis on the same network answers in a
+# millisecond, and one that does not answer in half a second is treated as down.
+REDIS_TIMEOUT = 0.5
+SQLITE_BUSY_TIMEOUT = 5.0
+SQLITE_PRUNE_INTERVAL = 300.0
+
+
+class Deduplicator(Protocol):
+    def first(self, key: str) -> bool:
+        """True exactly once per key within the time-to-live; records the key either way."""
+
+    def forget(self, key: str) -> None:
+        """Drop `key`, so an attempt that failed before answering can be tried again."""
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+class MemoryDeduplicator:
+    """Thread-safe, bounded, in-memory `Deduplicator`: enough for one process.
+
+    Entries are kept in insertion order, which with one TTL is also expiry order, so pruning
+    stops at the first live entry. When full, the oldest entry goes even if not yet expired
+    (logged once): a flood must not grow memory without bound.
+    """
+
+    def __init__(self, ttl: float = DEFAULT_TTL, *, max_entries: int = DEFAULT_MAX_ENTRIES,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if ttl <= 0 or max_entries < 1:
+            raise ValueError("ttl must be positive and max_entries at least 1")
+        self._ttl = ttl
+        self._max = max_entries
+        self._clock = clock
+        self._expires: OrderedDict[str, float] = OrderedDict()  # oldest first
+        self._lock = threading.Lock()
+        self._warned_full = False
+
+    def first(self, key: str) -> bool:
+        now = self._clock()
+        with self._lock:
+            while self._expires:
+                oldest, expiry = next(iter(self._expires.items()))
+                if expiry > now and len(self._expires) < self._max:
+                    break
+                if expiry > now and not self._warned_full:
+                    self._warned_full = True
+                    log.warning("de-dup record full (%d keys): forgetting live keys early", self._max)
+                del self._expires[oldest]
+            if key in self._expires:
+                return False
+            self._expires[key] = now + self._ttl
+            return True
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._expires.pop(key, None)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._expires)
+
+
+class _LocalFallback:
+    """Per-process memory that decides while a shared store is down, and says so once.
+
+    Every key is recorded here too, even while the store works, so a Slack retry landing on
+    this process during an outage is still caught.
+    """
+
+    def __init__(self, store: str, ttl: float, clock: Callable[[], float]) -> None:
+        self.memory = MemoryDeduplicator(ttl, clock=clock)
+        self._store = store
+        self._down = False
+        self._lock = threading.Lock()
+
+    def failed(self, error: BaseException) -> None:
+        with self._lock:
+            was_down, self._down = self._down, True
+        if not was_down:  # the error's class only: a message could hold a URL with a password
+            log.warning("%s de-dup unavailable (%s): answering anyway, de-duplicating within "
+                        "this process only", self._store, type(error).__name__)
+
+    def worked(self) -> None:
+        with self._lock:
+            was_down, self._down = self._down, False
+        if was_down:
+            log.warning("%s de-dup available again", self._store)
+
+
+class SqliteDeduplicator:
+    """A `Deduplicator` in a SQLite file, shared by every thread and process on one machine.
+
+    One statement decides: an upsert that inserts the key, or revives it only if its entry
+    has expired. SQLite runs writes one at a time, so exactly one caller changes a row and
+    gets True. WAL lets readers and the writer overlap; the busy timeout makes a writer wait
+    its turn instead of failing. Times are wall-clock (`time.time`), because the file
+    outlives processes and reboots, which monotonic clocks do not.
+
+    A database error (disk full, locked past the timeout) fails open like Redis does.
+    """
+
+    def __init__(self, path: Path | str, ttl: float = DEFAULT_TTL, *,
+                 clock: Callable[[], float] = time.time,
+                 prune_interval: float = SQLITE_PRUNE_INTERVAL) -> None:
+        if ttl <= 0:
+            raise ValueError("ttl must be positive")
+        self._path = Path(path)
+        self._ttl = ttl
+        self._clock = clock
+        self._prune_interval = prune_interval
+        self._next_prune = float("-inf")
+        self._prune_lock = threading.Lock()
+        self._local = threading.local()
+        self._fallback = _LocalFallback("SQLite", ttl, clock)
+
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection, opened on first use (and again after a fork)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None and self._local.pid == os.getpid():
+            return conn
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self._path, timeout=SQLITE_BUSY_TIMEOUT, isolation_level=None,
+                               check_same_thread=False)
+        _set_wal(conn)
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, expires REAL NOT NULL)"
+                     " WITHOUT ROWID")
+        self._local.conn, self._local.pid = conn, os.getpid()
+        return conn
+
+    def first(self, key: str) -> bool:
+        now = self._clock()
+        local_first = self._fallback.memory.first(key)
+        try:
+            conn = self._connection()
+            changed = conn.execute(
+                "INSERT INTO seen (key, expires) VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
+                " SET expires = excluded.expires WHERE seen.expires <= ?",
+                (_digest(key), now + self._ttl, now)).rowcount
+        except sqlite3.Error as error:
+            self._fallback.failed(error)
+            return local_first
+        self._fallback.worked()
+        self._maybe_prune(conn, now)
+        return changed == 1
+
+    def _maybe_prune(self, conn: sqlite3.Connection, now: float) -> None:
+        """Drop expired rows every few minutes, so the file stays the size of an hour's events.
+
+        A failure here is only logged: the key was already recorded, and the next prune
+        catches up."""
+        with self._prune_lock:
+            if now < self._next_prune:
+                return
+            self._next_prune = now + self._prune_interval
+        try:
+            conn.execute("DELETE FROM seen WHERE expires <= ?", (now,))
+        except sqlite3.Error as error:
+            log.warning("pruning the SQLite de-dup record failed (%s)", type(error).__name__)
+
+    def forget(self, key: str) -> None:
+        self._fallback.memory.forget(key)
+        try:
+            self._connection().execute("DELETE FROM seen WHERE key = ?", (_digest(key),))
+        except sqlite3.Error as error:
+            self._fallback.failed(error)
+
+    def count(self) -> int:
+        """Rows on disk, expired or not (for tests and diagnostics)."""
+        return self._connection().execute("SELECT COUNT(*) FROM seen").fetchone()[0]
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+def _set_wal(conn: sqlite3.Connection, attempts: int = 50) -> None:
+    """Switch to WAL, retrying: the switch needs a moment alone with the file, and SQLite can
+    report "locked" for it without waiting on the busy timeout when processes start together."""
+    for attempt in range(attempts):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
+
+
+class RedisDeduplicator:
+    """A `Deduplicator` in Redis (`SET key 1 NX EX ttl`), shared by every replica.
+
+    Fails open. When Redis cannot be reached, `first` answers from this process's own
+    memory (every key is recorded there too) and logs one warning per outage. The choice:
+    failing closed would silence the bot for every question while Redis is down, whereas
+    failing open risks a duplicate only for a Slack retry (or a second route of the same
+    message) that lands on *another* replica during the outage; retries are rare because
+    Bolt acknowledges at once, and one on this replica is still caught. Short timeouts and
+    no client retries keep a dead Redis from delaying answers past Slack's patience.
+    """
+
+    def __init__(self, url: str, ttl: float = DEFAULT_TTL, *, prefix: str = REDIS_PREFIX,
+                 timeout: float = REDIS_TIMEOUT,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        if ttl < 1:
+            raise ValueError("ttl must be at least one second (Redis EX counts whole seconds)")
+        self._ttl = int(ttl)
+        self._prefix = prefix
+        self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
+        # The URL may carry a password: it goes to the client and nowhere else.
+        self._client = redis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 0), health_check_interval=30)
+        self._fallback = _LocalFallback("Redis", ttl, clock)
+
+    def _name(self, key: str) -> str:
+        return self._prefix + _digest(key)
+
+    def first(self, key: str) -> bool:
+        local_first = self._fallback.memory.first(key)
+        try:
+            created: Any = self._client.set(self._name(key), 1, nx=True, ex=self._ttl)
+        except self._errors as error:
+            self._fallback.failed(error)
+            return local_first
+        self._fallback.worked()
+        return bool(created)
+
+    def forget(self, key: str) -> None:
+        self._fallback.memory.forget(key)
+        try:
+            self._client.delete(self._name(key))
+        except self._errors as error:
+            self._fallback.failed(error)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def make_deduplicator(redis_url: str | None, sqlite_path: Path | None, *,
+                      ttl: float = DEFAULT_TTL) -> Deduplicator:
+    """The widest record configured: Redis (replicas) over SQLite (processes) over memory."""
+    if redis_url:
+        log.info("de-dup record: Redis")
+        return RedisDeduplicator(redis_url, ttl)
+    if sqlite_path is not None:
+        log.info("de-dup record: SQLite at %s", sqlite_path)
+        return SqliteDeduplicator(sqlite_path, ttl)
+    log.info("de-dup record: in memory (one process)")
+    return MemoryDeduplicator(ttl)
+
+
+# --- interim API, used by bot/app.py and bot/handlers.py ------------------------------------
+
+
+class SeenRecord(Protocol):
+    def seen(self, key: str) -> bool:
+        """True if `key` was recorded before (and has not expired); records it otherwise."""
+
+    def forget(self, key: str) -> None:
+        """Drop `key`, so a failed attempt can be retried by the user."""
+
+
+class SeenRecordAdapter:
+    """Any `Deduplicator` as a `SeenRecord`, so the handlers can take a shared record as is:
+    `create_app(..., seen=SeenRecordAdapter(make_deduplicator(...)))`."""
+
+    def __init__(self, dedup: Deduplicator) -> None:
+        self.dedup = dedup
+
+    def seen(self, key: str) -> bool:
+        return not self.dedup.first(key)
+
+    def forget(self, key: str) -> None:
+        self.dedup.forget(key)
+
+
+class MemorySeenRecord(SeenRecordAdapter):
+    """Thread-safe, bounded, in-memory `SeenRecord` with a time-to-live per key."""
+
+    def __init__(self, ttl: float = DEFAULT_TTL, max_entries: int = DEFAULT_MAX_ENTRIES,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(MemoryDeduplicator(ttl, max_entries=max_entries, clock=clock))
+
+    def __len__(self) -> int:
+        return len(self.dedup)  # type: ignore[arg-type]

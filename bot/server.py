@@ -1,0 +1,275 @@
+"""`certdesk serve`: Slack over HTTP under gunicorn, or over Socket Mode.
+
+Start-up, in the process that was launched (both modes):
+  1. `Settings.missing(mode)` names any variable that is not set, and nothing starts.
+  2. The index is built if it is missing or stale (`ensure_index`), once, before anything forks,
+     so data errors stop start-up with one line and workers never race to build.
+  3. The bot token is checked once with auth.test, so a wrong token is one clear line too.
+
+HTTP mode: gunicorn, started in-process through `gunicorn.app.base.BaseApplication`, so
+`certdesk serve --http` and the Procfile run the same code. Events, commands and
+interactivity all arrive on `POST /slack/events` (Bolt's WSGI adapter, which verifies the
+signature); `GET /healthz` answers "ok" without touching Slack or the index.
+
+Process model: the engine and the Bolt app are created in each worker *after* fork
+(`preload_app` stays off and `load()` runs in the worker). Forking an opened engine would
+share Whoosh's open file descriptors, and with them their file offsets, between processes
+that read them concurrently; and Bolt's executors and the search pool hold threads and locks,
+which do not survive a fork. Opening an existing index takes milliseconds, so nothing is
+gained by preloading.
+
+How many workers: one process with 16 threads (gthread). Answering costs ~5 ms of CPU, so a
+single process answers hundreds of questions a second; the rest of a request's time is
+waiting on Slack, which threads overlap well. A second worker would buy nothing on two cores
+and would split the in-memory de-dup record (bot/dedup.py): a Slack retry landing on the other
+process would be answered twice. Raise WORKERS to the number of cores once that record is
+shared (SQLite/Redis), not before.
+
+Socket Mode (SLACK_APP_TOKEN set and no --http): one process, Bolt's SocketModeHandler on
+slack-sdk's built-in WebSocket client; it stops cleanly on SIGTERM or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from urllib.parse import parse_qsl
+
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.request.internals import build_context
+
+from .app import create_app, web_client
+from .handlers import AnswerSource
+from .settings import Mode, Settings
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+DEFAULT_HOST = "0.0.0.0"   # a platform's router reaches the process from outside its container
+WORKERS = 1                # see the module docstring before raising it
+THREADS = 16
+WORKER_TIMEOUT = 30        # a gthread worker whose main loop stalls this long is restarted
+GRACEFUL_TIMEOUT = 10      # on SIGTERM, time for in-flight requests to finish
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class StartupError(Exception):
+    """`certdesk serve` cannot start; the message says what to fix and holds no secret."""
+
+
+class MissingSettings(StartupError):
+    """Required environment variables are not set (the message names them)."""
+
+
+# --- HTTP --------------------------------------------------------------------------------
+
+
+def repair_form_body(request: BoltRequest) -> BoltRequest:
+    """Undo Bolt 1.x's misreading of a form body that merely *contains* the word "payload".
+
+    Bolt takes any such body for an interactivity payload and, finding no `payload=` field,
+    parses it to {}: `/cert payload card limits`, or a user named "payloader", would be
+    dropped as an unhandled request. The raw body is left untouched, so Bolt still verifies
+    the signature over exactly what Slack sent.
+    """
+    raw = request.raw_body
+    if request.body or not raw or raw.lstrip().startswith("{") or "payload" not in raw:
+        return request
+    params = dict(parse_qsl(raw, keep_blank_values=True))
+    if params and "payload" not in params:
+        request.body = params
+        request.context = build_context(BoltContext({}), params)
+    return request
+
+
+class _BoltWSGI(SlackRequestHandler):
+    """Bolt's own WSGI adapter, with `repair_form_body` applied to every request."""
+
+    def dispatch(self, request: Any) -> BoltResponse:
+        bolt_request = BoltRequest(body=request.get_body(), query=request.query_string,
+                                   headers=request.get_headers())
+        return self.app.dispatch(repair_form_body(bolt_request))
+
+
+class CertdeskWSGI:
+    """The WSGI callable gunicorn serves: Bolt on /slack/events, plus a cheap /healthz."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.slack = _BoltWSGI(app, path=EVENTS_PATH)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            body = b"ok\n"
+            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"),
+                                      ("Content-Length", str(len(body))), ("Cache-Control", "no-store")])
+            return [b""] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
+        return self.slack(environ, start_response)
+
+
+def wsgi_app(settings: Settings, engine: AnswerSource, **app_options: Any) -> CertdeskWSGI:
+    """The HTTP app around `engine`. Refuses to exist without a signing secret: Bolt would
+    then accept requests signed with an empty key."""
+    if not settings.signing_secret:
+        raise StartupError("SLACK_SIGNING_SECRET is not set: HTTP requests could not be verified")
+    return CertdeskWSGI(create_app(settings, engine, **app_options))
+
+
+def _worker_app(settings: Settings) -> CertdeskWSGI:
+    """Run in each gunicorn worker after fork: open the (already built) index, create the app."""
+    from index.search import Engine
+
+    engine = Engine.open(settings.paths)
+    try:
+        # auth.test now, so the first slash command does not spend its 3 s waiting for it.
+        return wsgi_app(settings, engine)
+    except Exception as error:
+        # The parent's check passed, so this is passing trouble: failing the boot would stop
+        # gunicorn altogether. Bolt calls auth.test again on the first request instead.
+        log.warning("auth.test failed while starting a worker (%s); retried on the first request",
+                    _reason(error))
+        return wsgi_app(settings, engine, verify_token=False)
+
+
+def gunicorn_options(host: str, port: int) -> dict[str, Any]:
+    return {
+        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "worker_class": "gthread",
+        "workers": WORKERS,
+        "threads": THREADS,
+        "timeout": WORKER_TIMEOUT,
+        "graceful_timeout": GRACEFUL_TIMEOUT,
+        "preload_app": False,     # see the module docstring: each worker opens its own engine
+        "proc_name": "certdesk",
+        "errorlog": "-",
+        "loglevel": "info",
+        # gunicorn >= 25.1 opens a management socket under $HOME by default: not wanted here.
+        "control_socket_disable": True,
+    }
+
+
+def _gunicorn_application(settings: Settings, options: dict[str, Any]) -> Any:
+    from gunicorn.app.base import BaseApplication
+
+    class CertdeskGunicorn(BaseApplication):
+        """gunicorn configured from code, not from argv or a config file."""
+
+        def load_config(self) -> None:
+            for name, value in options.items():
+                if name in self.cfg.settings:  # older gunicorn lacks some settings
+                    self.cfg.set(name, value)
+
+        def load(self) -> WSGIApp:
+            return _worker_app(settings)
+
+    return CertdeskGunicorn()
+
+
+def run_http(settings: Settings, *, host: str = DEFAULT_HOST, port: int | None = None) -> int:
+    """Serve until gunicorn's arbiter stops (SIGTERM: graceful).
+
+    The arbiter, and each forked worker, ends with sys.exit(status): that SystemExit is left
+    to propagate, so the process exits with gunicorn's own status.
+    """
+    _gunicorn_application(settings, gunicorn_options(host, port or settings.port)).run()
+    return 0
+
+
+# --- Socket Mode -------------------------------------------------------------------------
+
+
+def socket_mode_handler(settings: Settings, engine: AnswerSource, **app_options: Any) -> SocketModeHandler:
+    """Bolt's Socket Mode adapter (slack-sdk's built-in client: no extra dependency)."""
+    app = create_app(settings, engine, **app_options)
+    return SocketModeHandler(app, app_token=settings.app_token)
+
+
+def run_socket_mode(settings: Settings) -> int:
+    from index.search import Engine
+
+    engine = Engine.open(settings.paths)
+    handler = socket_mode_handler(settings, engine, verify_token=False)
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        try:
+            handler.connect()
+        except Exception as error:
+            raise StartupError(f"could not open the Socket Mode connection: {_reason(error)} "
+                               "(is SLACK_APP_TOKEN an app-level xapp- token with connections:write?)") from None
+        # Like Bolt's own start(): say so even when logging is quiet, or nobody can tell.
+        print("certdesk serve: connected to Slack over Socket Mode (Ctrl-C to stop)", file=sys.stderr, flush=True)
+        stop.wait()
+    finally:
+        handler.close()
+        for sig, handler_before in previous.items():
+            signal.signal(sig, handler_before)
+    return 0
+
+
+# --- start-up ----------------------------------------------------------------------------
+
+
+def _reason(error: BaseException) -> str:
+    from slack_sdk.errors import SlackApiError
+
+    if isinstance(error, SlackApiError) and isinstance(error.response.data, dict):
+        return str(error.response.data.get("error") or "error")
+    return type(error).__name__
+
+
+def _forget_secret_variables() -> None:
+    """Drop the secrets from os.environ once Settings holds them.
+
+    Bolt and slack-sdk fall back to SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET and SLACK_APP_TOKEN
+    on their own when an argument is missing; without them in the environment, every value
+    in use is the one in Settings (and no subprocess inherits them).
+    """
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
+        os.environ.pop(name, None)
+
+
+def check_token(settings: Settings) -> dict[str, Any]:
+    """auth.test once: a revoked or mistyped bot token stops start-up with one line."""
+    from slack_sdk.errors import SlackApiError
+
+    try:
+        return web_client(settings).auth_test().data  # type: ignore[return-value]
+    except SlackApiError as error:
+        raise StartupError(f"Slack rejected SLACK_BOT_TOKEN: {_reason(error)}") from None
+    except Exception as error:
+        raise StartupError(f"could not reach Slack at {settings.api_url}: {_reason(error)}") from None
+
+
+def choose_mode(settings: Settings, *, force_http: bool = False) -> Mode:
+    return "http" if force_http or not settings.socket_mode else "socket"
+
+
+def serve(settings: Settings, *, force_http: bool = False, host: str = DEFAULT_HOST,
+          port: int | None = None) -> int:
+    """What `certdesk serve` does; raises StartupError (or the index's DataError/BuildError)."""
+    from index.build import ensure_index
+
+    _forget_secret_variables()
+    mode = choose_mode(settings, force_http=force_http)
+    missing = settings.missing(mode)
+    if missing:
+        hint = (" (or set SLACK_APP_TOKEN to connect over Socket Mode instead)"
+                if mode == "http" and not force_http else "")
+        raise MissingSettings(f"{'HTTP' if mode == 'http' else 'Socket Mode'} needs "
+                              f"{', '.join(missing)}, not set in the environment{hint}")
+    ensure_index(settings.paths)
+    check_token(settings)
+    if mode == "socket":
+        return run_socket_mode(settings)
+    return run_http(settings, host=host, port=port)

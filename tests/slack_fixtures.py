@@ -1,0 +1,178 @@
+"""Fixtures for the Slack app tests: the real app over real HTTP on 127.0.0.1, Slack faked.
+
+* `slack_paths` / `slack_engine`: the checkout's seeds and data, indexed once per session
+  into a temporary directory (never the developer's own index).
+* `settings`: `bot.settings.Settings` pointing the Web API at FakeSlack.
+* `serve_app(...)`: the same WSGI callable gunicorn serves (`bot.server.wsgi_app`), under a
+  threaded wsgiref server on 127.0.0.1; returns a `Served` with helpers that POST requests
+  signed the way Slack signs them. Servers and executors are shut down after the test.
+
+Import into a test module with
+`from slack_fixtures import *  # noqa: F401,F403` (plus slackstub's fixtures).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
+from slackstub import FakeSlack, event_body, post_signed, slash_command_body
+
+from bot.settings import Settings
+from index.answer import Answer
+from index.build import build_index
+from index.config import Paths
+from index.search import Engine
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "test-signing-secret-9f8e7d6c5b4a"
+BOT_TOKEN = "xoxb-test-bot-token-0123456789"
+APP_TOKEN = "xapp-test-app-token-0123456789"
+SECRETS = (SECRET, BOT_TOKEN, APP_TOKEN)
+
+__all__ = ["slack_paths", "slack_engine", "settings", "serve_app", "no_leaked_threads",
+           "Served", "SlowEngine", "SECRET", "BOT_TOKEN", "APP_TOKEN", "SECRETS", "ROOT"]
+
+
+@pytest.fixture(scope="session")
+def slack_paths(tmp_path_factory: pytest.TempPathFactory) -> Paths:
+    paths = Paths(seeds_dir=ROOT / "seeds", data_dir=ROOT / "data",
+                  index_dir=tmp_path_factory.mktemp("slack-index"))
+    build_index(paths)
+    return paths
+
+
+@pytest.fixture(scope="session")
+def slack_engine(slack_paths: Paths) -> Iterator[Engine]:
+    engine = Engine.open(slack_paths)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture
+def settings(fake_slack: FakeSlack, slack_paths: Paths) -> Settings:
+    return Settings(bot_token=BOT_TOKEN, signing_secret=SECRET, app_token="",
+                    api_url=fake_slack.base_url, paths=slack_paths)
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads() -> Iterator[None]:
+    """Every server, executor and client a test starts must be gone when it ends."""
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + 5
+    while ((leaked := [t for t in threading.enumerate() if t not in before and t.is_alive()])
+           and time.monotonic() < deadline):
+        time.sleep(0.05)
+    assert not leaked, f"threads left running: {leaked}"
+
+
+class SlowEngine:
+    """The real engine, slowed down: to exercise the slash command's time budget."""
+
+    def __init__(self, engine: Engine, delay: float) -> None:
+        self.engine, self.delay = engine, delay
+
+    def ask(self, question: str, *, audience: str = "internal") -> Answer:
+        time.sleep(self.delay)
+        return self.engine.ask(question, audience=audience)
+
+    def catalog(self, *, audience: str = "internal") -> list[tuple[str, str | None]]:
+        return self.engine.catalog(audience=audience)
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = False  # joined by server_close(): no request thread outlives the test
+    block_on_close = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@dataclass
+class Served:
+    """The app on http://127.0.0.1:<port>, and FakeSlack it talks to."""
+
+    base: str
+    slack: FakeSlack
+    settings: Settings
+
+    @property
+    def url(self) -> str:
+        return self.base + "/slack/events"
+
+    def post(self, body: tuple[bytes, str], *, secret: str = SECRET,
+             headers: dict[str, str] | None = None, timestamp: int | None = None) -> tuple[int, dict, bytes]:
+        return post_signed(self.url, body[0], body[1], secret, extra_headers=headers, timestamp=timestamp)
+
+    def command(self, text: str, **fields: Any) -> dict[str, Any]:
+        """A signed slash command; the JSON of Slack's 200 answer (the inline ack)."""
+        fields.setdefault("response_url", self.slack.response_url("command"))
+        status, _, body = self.post(slash_command_body(self.settings.command, text, **fields))
+        assert status == 200, body
+        return json.loads(body) if body else {}
+
+    def event(self, event: dict[str, Any], *, headers: dict[str, str] | None = None,
+              **fields: Any) -> int:
+        status, _, body = self.post(event_body(event, **fields), headers=headers)
+        return status
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(self.base + path, timeout=5) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            with error:
+                return error.code, error.read()
+
+
+@dataclass
+class _Started:
+    server: _ThreadingWSGIServer
+    thread: threading.Thread
+    executors: list[ThreadPoolExecutor] = field(default_factory=list)
+
+
+@pytest.fixture
+def serve_app(settings: Settings, slack_engine: Engine, fake_slack: FakeSlack) -> Iterator[Callable[..., Served]]:
+    """`serve_app(engine=None, **settings_changes) -> Served`; everything stops after the test."""
+    from bot.server import wsgi_app
+
+    started: list[_Started] = []
+
+    def start(engine: Any = None, **changes: Any) -> Served:
+        chosen = replace(settings, **changes) if changes else settings
+        listeners = ThreadPoolExecutor(max_workers=8, thread_name_prefix="test-listener")
+        search = ThreadPoolExecutor(max_workers=2, thread_name_prefix="test-search")
+        app = wsgi_app(chosen, engine or slack_engine, listener_executor=listeners, search_pool=search)
+        server = make_server("127.0.0.1", 0, app, server_class=_ThreadingWSGIServer,
+                             handler_class=_QuietHandler)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                  name="test-wsgi", daemon=True)
+        thread.start()
+        started.append(_Started(server, thread, [listeners, search]))
+        return Served(f"http://127.0.0.1:{server.server_port}", fake_slack, chosen)
+
+    yield start
+    # FakeSlack first: a listener sleeping in a scripted delay or retry is cut short.
+    fake_slack.stop()
+    for s in started:
+        s.server.shutdown()
+        s.server.server_close()
+        s.thread.join(timeout=5)
+        for executor in s.executors:
+            executor.shutdown(wait=True)

@@ -1,0 +1,272 @@
+"""`certdesk serve` and what it is made of: settings, de-dup record, Socket Mode, gunicorn.
+
+The gunicorn test starts the real command as a subprocess on a free 127.0.0.1 port and talks
+to it over HTTP, its Web API pointed at FakeSlack; everything else runs in-process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import FrozenInstanceError, replace
+from pathlib import Path
+
+import pytest
+from slackstub import (
+    BOT_USER_ID,
+    CHANNEL_ID,
+    FakeSlack,
+    FakeSocketMode,
+    event_body,
+    event_payload,
+    message_event,
+    post_signed,
+    slash_command_body,
+    slash_command_payload,
+)
+from slackstub.fixtures import PROXY_VARIABLES, fake_slack, fake_socket_mode  # noqa: F401  (fixtures)
+from slack_fixtures import *  # noqa: F401,F403  (pytest fixtures)
+from slack_fixtures import APP_TOKEN, BOT_TOKEN, SECRET, SECRETS
+
+from bot.cli import main
+from bot.dedup import MemorySeenRecord
+from bot.server import socket_mode_handler
+from bot.settings import Settings, SettingsError
+
+QUESTION = "TRUCS certificate number for object storage"
+NUMBER = "02016"
+
+
+# --- settings -----------------------------------------------------------------------------
+
+
+def test_settings_read_once_from_the_environment_and_hide_secrets() -> None:
+    env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_APP_TOKEN": APP_TOKEN,
+           "SLACK_API_URL": "https://slack-gov.com/api", "CERTDESK_COMMAND": "/compliance", "PORT": "8080",
+           "CERTDESK_INDEX_DIR": "/tmp/somewhere"}
+    settings = Settings.from_env(env)
+    assert (settings.bot_token, settings.signing_secret, settings.app_token) == (BOT_TOKEN, SECRET, APP_TOKEN)
+    assert settings.api_url == "https://slack-gov.com/api/"
+    assert (settings.command, settings.port, settings.socket_mode) == ("/compliance", 8080, True)
+    assert settings.paths.index_dir == Path("/tmp/somewhere")
+    for shown in (repr(settings), str(settings)):
+        assert not any(secret in shown for secret in SECRETS)
+        assert "bot_token=set" in shown
+    with pytest.raises(FrozenInstanceError):
+        settings.port = 1  # type: ignore[misc]
+
+
+def test_settings_defaults_and_missing_variables() -> None:
+    settings = Settings.from_env({})
+    assert (settings.api_url, settings.command, settings.port) == ("https://slack.com/api/", "/cert", 3000)
+    assert not settings.socket_mode
+    assert settings.missing("http") == ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"]
+    assert settings.missing("socket") == ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"]
+    ready = Settings.from_env({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET})
+    assert ready.missing("http") == [] and ready.missing("socket") == ["SLACK_APP_TOKEN"]
+
+
+@pytest.mark.parametrize("env", [{"PORT": "http"}, {"PORT": "70000"}, {"CERTDESK_COMMAND": "cert"},
+                                 {"SLACK_API_URL": "slack.com/api"}])
+def test_unusable_settings_are_refused(env: dict[str, str]) -> None:
+    with pytest.raises(SettingsError):
+        Settings.from_env(env)
+
+
+# --- de-dup record ------------------------------------------------------------------------
+
+
+def test_seen_record_remembers_for_its_ttl_and_stays_bounded() -> None:
+    now = [0.0]
+    record = MemorySeenRecord(ttl=10, max_entries=3, clock=lambda: now[0])
+    assert record.seen("a") is False and record.seen("a") is True
+    now[0] = 11
+    assert record.seen("a") is False  # expired, so new again
+    for key in "bcd":
+        record.seen(key)
+    assert len(record) <= 3
+    record.forget("d")
+    assert record.seen("d") is False
+
+
+def test_seen_record_is_thread_safe() -> None:
+    record = MemorySeenRecord()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        firsts = list(pool.map(lambda _: not record.seen("same"), range(200)))
+    assert sum(firsts) == 1
+
+
+# --- certdesk serve: start-up refusals -----------------------------------------------------
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, slack_paths) -> pytest.MonkeyPatch:
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL",
+                 "CERTDESK_COMMAND", "PORT", *PROXY_VARIABLES):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CERTDESK_SEEDS_DIR", str(slack_paths.seeds_dir))
+    monkeypatch.setenv("CERTDESK_DATA_DIR", str(slack_paths.data_dir))
+    monkeypatch.setenv("CERTDESK_INDEX_DIR", str(slack_paths.index_dir))
+    return monkeypatch
+
+
+def test_serve_without_tokens_names_the_missing_variables(clean_env, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert "SLACK_BOT_TOKEN" in err and "SLACK_SIGNING_SECRET" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+    clean_env.setenv("SLACK_SIGNING_SECRET", SECRET)
+    clean_env.setenv("SLACK_APP_TOKEN", APP_TOKEN)  # Socket Mode now; still no bot token
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert "SLACK_BOT_TOKEN" in err and "Socket Mode" in err
+    assert not any(secret in err for secret in SECRETS)
+
+    assert main(["serve", "--http"]) == 2
+    err = capsys.readouterr().err
+    assert "HTTP needs SLACK_BOT_TOKEN" in err and not any(secret in err for secret in SECRETS)
+
+
+def test_serve_with_a_rejected_token_says_so_without_the_token(clean_env, fake_slack: FakeSlack,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    clean_env.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
+    clean_env.setenv("SLACK_SIGNING_SECRET", SECRET)
+    clean_env.setenv("SLACK_API_URL", fake_slack.base_url)
+    fake_slack.fail_next("auth.test", status=200, body={"ok": False, "error": "invalid_auth"})
+    assert main(["serve", "--http", "--port", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "certdesk serve: Slack rejected SLACK_BOT_TOKEN: invalid_auth" in err
+    assert not any(secret in err for secret in SECRETS) and "Traceback" not in err
+
+
+# --- Socket Mode ------------------------------------------------------------------------------
+
+
+def test_socket_mode_answers_a_mention_and_a_slash_command(settings, slack_engine, fake_slack: FakeSlack,
+                                                            fake_socket_mode: FakeSocketMode) -> None:
+    listeners = ThreadPoolExecutor(max_workers=4, thread_name_prefix="test-listener")
+    search = ThreadPoolExecutor(max_workers=2, thread_name_prefix="test-search")
+    handler = socket_mode_handler(replace(settings, app_token=APP_TOKEN, signing_secret=""), slack_engine,
+                                  listener_executor=listeners, search_pool=search)
+    try:
+        handler.connect()
+        fake_socket_mode.wait_for_connection()
+        (opened,) = fake_slack.calls("apps.connections.open")
+        assert opened.token == APP_TOKEN
+
+        mention = message_event(f"<@{BOT_USER_ID}> {QUESTION}", event_type="app_mention")
+        envelope = fake_socket_mode.send_envelope("events_api", event_payload(mention))
+        assert fake_socket_mode.wait_for_ack(envelope)["envelope_id"] == envelope
+        (posted,) = fake_slack.wait_for("chat.postMessage")
+        assert (posted.params["channel"], posted.params["thread_ts"]) == (CHANNEL_ID, mention["ts"])
+        assert posted.token == BOT_TOKEN and NUMBER in json.dumps(posted.params["blocks"])
+
+        command = fake_socket_mode.send_envelope("slash_commands", slash_command_payload(text=QUESTION))
+        payload = fake_socket_mode.wait_for_ack(command)["payload"]
+        assert payload["response_type"] == "ephemeral" and NUMBER in json.dumps(payload["blocks"])
+    finally:
+        fake_slack.stop()
+        handler.close()
+        listeners.shutdown(wait=True)
+        search.shutdown(wait=True)
+
+
+# --- gunicorn, as the Procfile runs it ---------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _certdesk() -> list[str]:
+    script = Path(sys.executable).parent / "certdesk"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
+
+
+def test_certdesk_serve_http_under_gunicorn(fake_slack: FakeSlack, slack_paths, tmp_path: Path) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in PROXY_VARIABLES and not k.startswith("SLACK_")}
+    env.update(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake_slack.base_url,
+               CERTDESK_SEEDS_DIR=str(slack_paths.seeds_dir), CERTDESK_DATA_DIR=str(slack_paths.data_dir),
+               CERTDESK_INDEX_DIR=str(slack_paths.index_dir), HOME=str(tmp_path), PYTHONUNBUFFERED="1")
+    log_path = tmp_path / "serve.log"
+    base = f"http://127.0.0.1:{port}"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([*_certdesk(), "serve", "--http", "--host", "127.0.0.1", "--port", str(port)],
+                                   env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                assert process.poll() is None, log_path.read_text()
+                try:
+                    with opener.open(base + "/healthz", timeout=2) as response:
+                        assert response.read() == b"ok\n"
+                        break
+                except (urllib.error.URLError, ConnectionError):
+                    assert time.monotonic() < deadline, log_path.read_text()
+                    time.sleep(0.1)
+            # Checked by the parent before forking, then by the worker as it boots.
+            assert [c.token for c in fake_slack.calls("auth.test")] == [BOT_TOKEN, BOT_TOKEN]
+
+            status, _, body = post_signed(base + "/slack/events", *slash_command_body("/cert", QUESTION), SECRET)
+            assert status == 200
+            reply = json.loads(body)
+            assert reply["response_type"] == "ephemeral" and NUMBER in json.dumps(reply["blocks"])
+
+            dm = message_event(QUESTION, channel_id="D0DM", channel_type="im")
+            assert post_signed(base + "/slack/events", *event_body(dm), SECRET)[0] == 200
+            (posted,) = fake_slack.wait_for("chat.postMessage", timeout=10)
+            assert posted.params["channel"] == "D0DM" and posted.token == BOT_TOKEN
+
+            assert post_signed(base + "/slack/events", *event_body(dm), "wrong")[0] == 401
+        finally:
+            process.send_signal(signal.SIGTERM)  # gunicorn's graceful stop: arbiter, then workers
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)  # its own session: only what it started
+                process.wait(timeout=5)
+    output = log_path.read_text()
+    assert "gthread" in output and "Booting worker" in output
+    assert not any(secret in output for secret in SECRETS)
+    assert process.returncode == 0, output
+
+
+def test_certdesk_serve_socket_mode_answers_and_stops_on_sigterm(
+        fake_slack: FakeSlack, fake_socket_mode: FakeSocketMode, slack_paths) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in PROXY_VARIABLES and not k.startswith("SLACK_")}
+    env.update(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN, SLACK_API_URL=fake_slack.base_url,
+               CERTDESK_SEEDS_DIR=str(slack_paths.seeds_dir), CERTDESK_DATA_DIR=str(slack_paths.data_dir),
+               CERTDESK_INDEX_DIR=str(slack_paths.index_dir), PYTHONUNBUFFERED="1")
+    process = subprocess.Popen([*_certdesk(), "serve"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        fake_socket_mode.wait_for_connection(timeout=30)
+        mention = message_event(f"<@{BOT_USER_ID}> {QUESTION}", event_type="app_mention")
+        envelope = fake_socket_mode.send_envelope("events_api", event_payload(mention))
+        fake_socket_mode.wait_for_ack(envelope)
+        (posted,) = fake_slack.wait_for("chat.postMessage", timeout=10)
+        assert posted.params["thread_ts"] == mention["ts"] and NUMBER in json.dumps(posted.params["blocks"])
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            output, _ = process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            output, _ = process.communicate(timeout=5)
+    text = output.decode()
+    assert process.returncode == 0, text
+    assert "connected to Slack over Socket Mode" in text
+    assert not any(secret in text for secret in SECRETS)
