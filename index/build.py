@@ -286,9 +286,30 @@ def build_index(paths: Paths, *, force: bool = True) -> BuildInfo:
         return BuildInfo(target, digest, len(sections), len(documents), seconds, True)
 
 
+def usable(path: Path) -> bool:
+    """Whether a complete-looking index can actually be opened and read (not damaged)."""
+    try:
+        ix = windex.open_dir(str(path))
+        try:
+            with ix.searcher() as searcher:
+                searcher.doc_count()
+                next(iter(searcher.all_stored_fields()), None)
+        finally:
+            ix.close()
+        json.loads((path / "lexicon.json").read_text(encoding="utf-8"))
+    except Exception as exc:   # any failure to read it means it cannot serve
+        log.warning("index at %s is damaged (%s: %s)", path, type(exc).__name__, exc)
+        return False
+    return True
+
+
 def ensure_index(paths: Paths) -> Path:
-    """The current index, built first when it is missing or older than seeds/ or data/."""
+    """The current index, built first when it is missing, damaged, or older than seeds/ or data/."""
     digest = content_hash(paths)
     if is_fresh(paths, digest):
-        return current_path(paths.index_dir)  # type: ignore[return-value]
+        path = current_path(paths.index_dir)
+        if path is not None and usable(path):
+            return path
+        log.warning("rebuilding the damaged index from %s", paths.seeds_dir)
+        return build_index(paths, force=True).path
     return build_index(paths, force=False).path

@@ -17,6 +17,7 @@ import json
 import logging
 import math
 import threading
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -25,7 +26,7 @@ from whoosh import index as windex
 from whoosh.query import And, Or, Term
 
 from .answer import Answer, CertificateNumber, Result
-from .build import BuildError, current_path, ensure_index, read_manifest
+from .build import BuildError, current_path, ensure_index, read_manifest, usable
 from .catalog import DataError
 from .config import Paths
 from .analysis import stem
@@ -59,7 +60,7 @@ class Engine:
     """An opened index. Thread-safe: each thread gets its own Whoosh searcher."""
 
     def __init__(self, path: Path):
-        self.path = path
+        self.path = path.resolve()
         self._index = windex.open_dir(str(path))
         self.lexicon = Lexicon(json.loads((path / "lexicon.json").read_text(encoding="utf-8")))
         self._local = threading.local()
@@ -82,7 +83,7 @@ class Engine:
             return cls(ensure_index(paths))
         except (DataError, BuildError) as exc:
             previous = current_path(paths.index_dir)
-            if previous is None:
+            if previous is None or not usable(previous):
                 raise
             log.warning("index not rebuilt: %s; answering from the previous index (%s)",
                         exc, read_manifest(previous).get("built_at", previous.name))
@@ -269,3 +270,55 @@ class Engine:
             visibility=data["visibility"],
         )
 
+
+
+class LiveEngine:
+    """An Engine that follows rebuilds while serving.
+
+    `certdesk index build` (or a release step) swaps `current` to a new, complete build in one
+    rename. At most once a second, the next question looks at `current`; when it points at a
+    new build, a new Engine is opened on it and becomes the one new questions use. Questions
+    already running keep the Engine they started with, so none ever sees a half-built index,
+    and the previous build stays on disk for them (build.py keeps one generation).
+    """
+
+    CHECK_EVERY = 1.0
+
+    def __init__(self, paths: Paths, engine: Engine):
+        self.paths = paths
+        self._engine = engine
+        self._checked = time.monotonic()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, paths: Paths | None = None) -> "LiveEngine":
+        paths = paths or Paths.from_env()
+        return cls(paths, Engine.open(paths))
+
+    @property
+    def engine(self) -> Engine:
+        """The Engine on the newest complete build (checked at most every CHECK_EVERY s)."""
+        now = time.monotonic()
+        if now - self._checked < self.CHECK_EVERY:
+            return self._engine
+        with self._lock:
+            if now - self._checked >= self.CHECK_EVERY:
+                self._checked = now
+                path = current_path(self.paths.index_dir)
+                if path is not None and path != self._engine.path:
+                    try:
+                        self._engine = Engine(path)
+                        log.info("now answering from %s", path)
+                    except Exception:
+                        log.exception("could not open the new index at %s; still answering from %s",
+                                      path, self._engine.path)
+        return self._engine
+
+    def ask(self, question: str, *, audience: str = "internal") -> Answer:
+        return self.engine.ask(question, audience=audience)
+
+    def catalog(self, *, audience: str = "internal") -> list[tuple[str, str | None]]:
+        return self.engine.catalog(audience=audience)
+
+    def close(self) -> None:
+        self._engine.close()

@@ -175,3 +175,77 @@ def test_two_builders_do_not_collide(corpus):
         t.join(timeout=60)
     assert not errors and len(results) == 2
     assert current_path(corpus.index_dir) in {r.path.resolve() for r in results}
+
+
+def _damage(index_dir):
+    """Overwrite every Whoosh file of the current build with garbage, keeping the manifest."""
+    path = current_path(index_dir)
+    for f in path.iterdir():
+        if f.name not in ("manifest.json", "lexicon.json"):
+            f.write_bytes(b"\x00garbage")
+    return path
+
+
+def test_damaged_index_is_rebuilt_on_open(corpus):
+    build_index(corpus)
+    damaged = _damage(corpus.index_dir)
+    engine = Engine.open(corpus)
+    assert engine.path != damaged
+    assert engine.ask("TRUCS certificate number for object storage").answered
+    engine.close()
+
+
+def test_damaged_index_that_cannot_be_rebuilt_stops_with_a_clear_error(corpus):
+    build_index(corpus)
+    _damage(corpus.index_dir)
+    for f in corpus.seeds_dir.iterdir():
+        f.unlink()
+    with pytest.raises(BuildError, match="no sections found"):
+        Engine.open(corpus)
+
+
+def test_live_engine_follows_a_rebuild(corpus, monkeypatch):
+    from index.search import LiveEngine
+
+    monkeypatch.setattr(LiveEngine, "CHECK_EVERY", 0.0)
+    live = LiveEngine.open(corpus)
+    assert "15 IDCs" in live.ask("how many TISAX IDCs passed?").results[0].passage
+    seed = next(corpus.seeds_dir.glob("001_*"))
+    seed.write_text(seed.read_text(encoding="utf-8").replace("15 IDCs", "17 IDCs"), encoding="utf-8")
+    assert "15 IDCs" in live.ask("how many TISAX IDCs passed?").results[0].passage   # not rebuilt yet
+    build_index(corpus)
+    assert "17 IDCs" in live.ask("how many TISAX IDCs passed?").results[0].passage
+    live.close()
+
+
+def test_live_engine_answers_throughout_rebuilds(corpus, monkeypatch):
+    from index.search import LiveEngine
+
+    monkeypatch.setattr(LiveEngine, "CHECK_EVERY", 0.0)
+    live = LiveEngine.open(corpus)
+    errors: list[BaseException] = []
+    answers: list[bool] = []
+    stop = threading.Event()
+
+    def ask_repeatedly():
+        while not stop.is_set():
+            try:
+                answers.append(live.ask("TRUCS cert no for block storage").results[0]
+                               .certificate_numbers[0].number == "05014")
+            except BaseException as exc:
+                errors.append(exc)
+            time.sleep(0.005)
+
+    readers = [threading.Thread(target=ask_repeatedly) for _ in range(3)]
+    for t in readers:
+        t.start()
+    try:
+        for _ in range(3):
+            build_index(corpus)
+    finally:
+        stop.set()
+        for t in readers:
+            t.join(timeout=30)
+    assert not errors, errors[:3]
+    assert answers and all(answers)
+    live.close()
