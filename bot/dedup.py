@@ -24,10 +24,11 @@ import os
 import sqlite3
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
+
+from .ttlcache import TTLCache
 
 log = logging.getLogger(__name__)
 
@@ -56,47 +57,21 @@ def _digest(key: str) -> str:
 
 
 class MemoryDeduplicator:
-    """Thread-safe, bounded, in-memory `Deduplicator`: enough for one process.
-
-    Entries are kept in insertion order, which with one TTL is also expiry order, so pruning
-    stops at the first live entry. When full, the oldest entry goes even if not yet expired
-    (logged once): a flood must not grow memory without bound.
-    """
+    """Thread-safe, bounded, in-memory `Deduplicator`: enough for one process."""
 
     def __init__(self, ttl: float = DEFAULT_TTL, *, max_entries: int = DEFAULT_MAX_ENTRIES,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        if ttl <= 0 or max_entries < 1:
-            raise ValueError("ttl must be positive and max_entries at least 1")
-        self._ttl = ttl
-        self._max = max_entries
-        self._clock = clock
-        self._expires: OrderedDict[str, float] = OrderedDict()  # oldest first
-        self._lock = threading.Lock()
-        self._warned_full = False
+        self._seen: TTLCache[bool] = TTLCache(ttl, max_entries=max_entries, clock=clock,
+                                              name="de-dup record")
 
     def first(self, key: str) -> bool:
-        now = self._clock()
-        with self._lock:
-            while self._expires:
-                oldest, expiry = next(iter(self._expires.items()))
-                if expiry > now and len(self._expires) < self._max:
-                    break
-                if expiry > now and not self._warned_full:
-                    self._warned_full = True
-                    log.warning("de-dup record full (%d keys): forgetting live keys early", self._max)
-                del self._expires[oldest]
-            if key in self._expires:
-                return False
-            self._expires[key] = now + self._ttl
-            return True
+        return self._seen.add(key, True)
 
     def forget(self, key: str) -> None:
-        with self._lock:
-            self._expires.pop(key, None)
+        self._seen.pop(key)
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._expires)
+        return len(self._seen)
 
 
 class _LocalFallback:

@@ -14,12 +14,12 @@ salesperson a DM; a quote in front of a customer cannot be taken back.
 from __future__ import annotations
 
 import re
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
+
+from .ttlcache import TTLCache
 
 Audience = Literal["internal", "public"]
 
@@ -114,49 +114,24 @@ class ChannelInfoCache:
 
     def __init__(self, ttl: float = 60.0, *, max_entries: int = 10_000,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        if ttl <= 0 or max_entries < 1:
-            raise ValueError("ttl must be positive and max_entries at least 1")
-        self._ttl = ttl
-        self._max = max_entries
-        self._clock = clock
-        self._entries: OrderedDict[str, tuple[float, bool]] = OrderedDict()  # oldest first
-        self._lock = threading.Lock()
+        self._entries: TTLCache[bool] = TTLCache(ttl, max_entries=max_entries, clock=clock,
+                                                 name="channel cache")
 
     def get(self, channel_id: str) -> bool | None:
         """The cached shared flag, or None if not cached (or expired): then look it up."""
-        now = self._clock()
-        with self._lock:
-            entry = self._entries.get(channel_id)
-            if entry is None:
-                return None
-            expires, shared = entry
-            if expires <= now:
-                del self._entries[channel_id]
-                return None
-            return shared
+        return self._entries.get(channel_id)
 
     def put(self, channel_id: str, shared: bool | None) -> None:
         """Remember Slack's answer; None (could not be checked) is not remembered."""
-        if shared is None:
-            return
-        now = self._clock()
-        with self._lock:
-            self._entries.pop(channel_id, None)  # re-inserted last: keeps expiry order
-            self._entries[channel_id] = (now + self._ttl, bool(shared))
-            while self._entries:
-                oldest, (expires, _) = next(iter(self._entries.items()))
-                if expires > now and len(self._entries) <= self._max:
-                    break
-                del self._entries[oldest]
+        if shared is not None:
+            self._entries.put(channel_id, bool(shared))
 
     def invalidate(self, channel_id: str) -> None:
         """Forget a channel whose sharing just changed, so the next question looks it up."""
-        with self._lock:
-            self._entries.pop(channel_id, None)
+        self._entries.pop(channel_id)
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
+        return len(self._entries)
 
 
 # --- interim API, used by bot/handlers.py until it gathers `Facts` and calls `decide` -------

@@ -131,32 +131,15 @@ def test_new_document_is_answered_after_reindex_without_code_change(corpus):
 
 def test_queries_during_rebuilds_always_see_a_complete_index(corpus):
     build_index(corpus)
-    errors: list[BaseException] = []
-    answered: list[bool] = []
-    stop = threading.Event()
 
-    def ask_repeatedly():
-        while not stop.is_set():
-            time.sleep(0.02)                  # leave the builder some of the GIL
-            try:
-                engine = Engine.open_existing(corpus.index_dir)
-                answered.append(engine.ask("TRUCS certificate number for object storage").answered)
-                engine.close()
-            except BaseException as exc:      # any failure is a half-built index seen
-                errors.append(exc)
+    def ask() -> bool:
+        engine = Engine.open_existing(corpus.index_dir)
+        try:
+            return engine.ask("TRUCS certificate number for object storage").answered
+        finally:
+            engine.close()
 
-    readers = [threading.Thread(target=ask_repeatedly) for _ in range(3)]
-    for t in readers:
-        t.start()
-    try:
-        for _ in range(3):
-            build_index(corpus)
-    finally:
-        stop.set()
-        for t in readers:
-            t.join(timeout=30)
-    assert not errors, errors[:3]
-    assert answered and all(answered)
+    assert all(_ask_during_rebuilds(corpus, ask))
 
 
 def test_two_builders_do_not_collide(corpus):
@@ -223,29 +206,42 @@ def test_live_engine_answers_throughout_rebuilds(corpus, monkeypatch):
 
     monkeypatch.setattr(LiveEngine, "CHECK_EVERY", 0.0)
     live = LiveEngine.open(corpus)
+
+    def ask() -> bool:
+        answer = live.ask("TRUCS cert no for block storage")
+        return answer.results[0].certificate_numbers[0].number == "05014"
+
+    assert all(_ask_during_rebuilds(corpus, ask))
+    live.close()
+
+
+def _ask_during_rebuilds(corpus, ask, rebuilds: int = 3) -> list[bool]:
+    """Run `ask()` in three threads while the index is rebuilt; return its results.
+
+    Any exception in a reader fails the test: it would mean a half-built index was seen.
+    """
     errors: list[BaseException] = []
-    answers: list[bool] = []
+    results: list[bool] = []
     stop = threading.Event()
 
     def ask_repeatedly():
         while not stop.is_set():
             try:
-                answers.append(live.ask("TRUCS cert no for block storage").results[0]
-                               .certificate_numbers[0].number == "05014")
+                results.append(ask())
             except BaseException as exc:
                 errors.append(exc)
-            time.sleep(0.005)
+            time.sleep(0.02)                  # leave the builder some of the GIL
 
     readers = [threading.Thread(target=ask_repeatedly) for _ in range(3)]
     for t in readers:
         t.start()
     try:
-        for _ in range(3):
+        for _ in range(rebuilds):
             build_index(corpus)
     finally:
         stop.set()
         for t in readers:
             t.join(timeout=30)
     assert not errors, errors[:3]
-    assert answers and all(answers)
-    live.close()
+    assert results
+    return results
