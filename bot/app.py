@@ -10,15 +10,25 @@ What is decided here rather than in the handlers:
 * Listeners run on a pool large enough that a handful of rate-limited posts (sleeping on
   Retry-After) cannot delay the 3-second ack of a slash command queued behind them.
 * Bolt's request verification and "ignore my own events" stay on.
+* The trust-and-safety parts (`handlers.Safety`) are built from Settings here: the audience
+  policy's inputs, the per-user rate limit, the look-up caches, the question log and its
+  user-id salt, and the de-dup record shared by every worker (`REDIS_URL`, else SQLite next
+  to the question log).
+* users.info / conversations.info go through their own client: a short timeout and no waiting
+  on a 429, because a look-up that fails only narrows the answer to public documents, while
+  one that waits would hold up the answer itself.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import random
 import re
+import secrets
 from concurrent.futures import Executor, ThreadPoolExecutor
 from http.client import RemoteDisconnected
+from pathlib import Path
 from urllib.error import URLError
 
 from slack_bolt import App
@@ -36,8 +46,11 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
 from . import handlers
-from .dedup import MemorySeenRecord, SeenRecord
-from .settings import Settings
+from .dedup import SeenRecord, SeenRecordAdapter, make_deduplicator
+from .policy import ChannelInfoCache
+from .questionlog import QuestionLog
+from .ratelimit import RateLimiter
+from .settings import MIN_SALT, Settings
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +60,11 @@ SERVER_ERROR_RETRIES = 2
 CONNECTION_RETRIES = 2
 MAX_RETRY_AFTER = 30        # a 429 asking us to wait longer than this is given up (and logged)
 LISTENER_THREADS = 32       # Bolt's default of 5 lets slow posts hold up slash-command acks
-SEARCH_THREADS = 4          # searching is CPU-bound under the GIL: more threads would not help
+# Searching is CPU-bound under the GIL, but a slash command's job also waits on its
+# users.info / conversations.info look-ups (cached; LOOKUP_TIMEOUT at worst) before searching.
+SEARCH_THREADS = 8
+LOOKUP_TIMEOUT = 2          # seconds per users.info / conversations.info
+LOOKUP_RETRIES = 1          # a 5xx or a failed connection, once; a 429 is not waited on
 
 # Methods whose retry after an ambiguous failure could post the same message twice.
 _POSTING_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.scheduleMessage",
@@ -134,14 +151,87 @@ def web_client(settings: Settings) -> WebClient:
                      retry_handlers=retry_handlers())
 
 
+def lookup_client(settings: Settings) -> WebClient:
+    """The client for users.info / conversations.info: fails fast, never sleeps on a 429."""
+    return WebClient(token=settings.bot_token, base_url=settings.api_url, timeout=LOOKUP_TIMEOUT,
+                     retry_handlers=[ServerErrorRetry(max_retry_count=LOOKUP_RETRIES,
+                                                      interval_calculator=_BACKOFF),
+                                     ConnectionRetry(max_retry_count=LOOKUP_RETRIES)])
+
+
+def shared_seen_record(settings: Settings) -> SeenRecord:
+    """The de-dup record every worker process shares: Redis when REDIS_URL is set (replicas
+    too), else a SQLite file next to the question log (every process on this machine)."""
+    return SeenRecordAdapter(make_deduplicator(settings.redis_url or None, settings.dedup_path))
+
+
+def load_or_create_salt(path: Path) -> str:
+    """The user-id salt kept at `path`, generated (64 hex digits, mode 0600) on first use.
+
+    Made race-free for workers starting together: each writes a private temporary file and
+    hard-links it into place, which fails if another was first; everyone then reads the one
+    that won. A salt file readable by others is tightened to 0600, with a warning.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            try:
+                os.link(tmp, path)
+                log.info("generated a new user-id salt at %s", path)
+            except FileExistsError:
+                pass  # another worker was first: use its salt
+        finally:
+            tmp.unlink(missing_ok=True)
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        log.warning("%s was readable by others (mode %o); changed to 0600", path, mode)
+        os.chmod(path, 0o600)
+    salt = path.read_text(encoding="utf-8").strip()
+    if len(salt.encode("utf-8")) < MIN_SALT:
+        raise ValueError(f"the user-id salt in {path} is shorter than {MIN_SALT} characters")
+    return salt
+
+
+def open_question_log(settings: Settings) -> QuestionLog | None:
+    """The question log at CERTDESK_DB, or None (logged) if its salt cannot be had: the bot
+    then answers without recording, rather than not at all."""
+    try:
+        salt = settings.user_salt or load_or_create_salt(settings.salt_path)
+        return QuestionLog(settings.db_path, salt=salt)
+    except (OSError, ValueError) as error:
+        log.warning("question log disabled: no user-id salt at %s (%s)", settings.salt_path,
+                    type(error).__name__)
+        return None
+
+
+def safety_from(settings: Settings) -> handlers.Safety:
+    return handlers.Safety(
+        allowed_teams=settings.allowed_teams,
+        home_team=settings.home_team,
+        limiter=RateLimiter(settings.rate_limit),
+        channels=ChannelInfoCache(),
+        users=handlers.user_cache(),
+        question_log=open_question_log(settings),
+        lookups=lookup_client(settings),
+    )
+
+
 def create_app(settings: Settings, engine: handlers.AnswerSource, *,
-               seen: SeenRecord | None = None, verify_token: bool = True,
-               listener_executor: Executor | None = None, search_pool: Executor | None = None) -> App:
+               seen: SeenRecord | None = None, safety: handlers.Safety | None = None,
+               verify_token: bool = True, listener_executor: Executor | None = None,
+               search_pool: Executor | None = None) -> App:
     """A Bolt App answering from `engine`, with certdesk's listeners registered.
 
     verify_token=True calls auth.test now, so a wrong token fails here rather than at the
-    first question. `seen` is the de-duplication record (a new in-memory one by default).
-    The two executors are created when not given; pass your own to shut them down (tests).
+    first question. `seen` is the de-duplication record and `safety` the trust-and-safety
+    parts; both are built from `settings` when not given. The two executors are created when
+    not given; pass your own to shut them down (tests).
     """
     app = App(
         name="certdesk",
@@ -154,7 +244,8 @@ def create_app(settings: Settings, engine: handlers.AnswerSource, *,
     )
     handlers.register(
         app, engine=engine, command=settings.command,
-        seen=seen if seen is not None else MemorySeenRecord(),
+        seen=seen if seen is not None else shared_seen_record(settings),
         search_pool=search_pool or ThreadPoolExecutor(max_workers=SEARCH_THREADS,
-                                                      thread_name_prefix="certdesk-search"))
+                                                      thread_name_prefix="certdesk-search"),
+        safety=safety if safety is not None else safety_from(settings))
     return app

@@ -32,6 +32,8 @@ MAX_HEADER = 150         # header block plain_text
 
 MAX_RESULTS = 3
 SHARE_ACTION_ID = "certdesk_share"
+FEEDBACK_UP_ACTION_ID = "certdesk_feedback_up"
+FEEDBACK_DOWN_ACTION_ID = "certdesk_feedback_down"
 FALLBACK_PASSAGE_CHARS = 150
 MAX_NAME = 200           # a certification name, title or label from a document
 
@@ -197,13 +199,21 @@ def _share_value(question: str) -> str:
                 lambda s: json.dumps({"q": s}, ensure_ascii=False), ellipsis="")
 
 
-def _share_actions(question: str) -> dict:
-    return {"type": "actions", "elements": [{
+def _share_button(question: str) -> dict:
+    return {
         "type": "button",
         "text": {"type": "plain_text", "text": "Share in channel"},
         "action_id": SHARE_ACTION_ID,
         "value": _share_value(question),
-    }]}
+    }
+
+
+def _feedback_buttons(ref: int) -> list[dict]:
+    """Helpful / not helpful; the value is the question log's row id (a number, no text)."""
+    return [{"type": "button", "text": {"type": "plain_text", "text": label, "emoji": True},
+             "action_id": action_id, "value": str(ref)}
+            for label, action_id in (("👍 Helpful", FEEDBACK_UP_ACTION_ID),
+                                     ("👎 Not helpful", FEEDBACK_DOWN_ACTION_ID))]
 
 
 def _answered_fallback(result: Result) -> str:
@@ -235,11 +245,13 @@ def _not_found_blocks(answer: Answer) -> tuple[str, list[dict]]:
 
 
 def render_answer(answer: Answer, *, shared_by: str | None = None, share_button: bool = False,
-                  notice: str | None = None) -> Message:
+                  notice: str | None = None, feedback_ref: int | None = None) -> Message:
     """The question restated, then up to three quoted results (or a not-found message).
 
     `shared_by` is a Slack user id; `notice` is our own one-line caveat; `share_button` is
     only honoured for answered questions (sharing "nothing found" is noise in a channel).
+    `feedback_ref` (the question log's row id) adds helpful / not helpful buttons, also only
+    to answered questions: an unanswered one is already on the compliance team's list.
     """
     blocks = [_question_block(answer.question, shared_by)]
     tail: list[dict] = []
@@ -247,8 +259,11 @@ def render_answer(answer: Answer, *, shared_by: str | None = None, share_button:
         tail.append(_context(_fit(notice, MAX_TEXT, escape)))
     results = answer.results[:MAX_RESULTS] if answer.answered else ()
     if results:
-        if share_button:
-            tail.append(_share_actions(answer.question))
+        buttons = [_share_button(answer.question)] if share_button else []
+        if feedback_ref is not None:
+            buttons += _feedback_buttons(feedback_ref)
+        if buttons:
+            tail.append({"type": "actions", "elements": buttons})
         for i, result in enumerate(results):
             rendered = ([_divider()] if i else []) + _result_blocks(result)
             if i and len(blocks) + len(rendered) + len(tail) > MAX_BLOCKS:

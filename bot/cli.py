@@ -65,6 +65,11 @@ def _parser() -> argparse.ArgumentParser:
     srv.add_argument("--port", type=int, help="HTTP port (default: $PORT, else 3000)")
     srv.add_argument("--host", default="0.0.0.0", help="HTTP address to listen on (default: 0.0.0.0)")
 
+    rep = sub.add_parser("report", help="list unanswered and down-voted questions", description=(
+        "The compliance team's to-do list: questions asked in Slack in the last N days that "
+        "went unanswered or were voted not helpful, most frequent first (from CERTDESK_DB)."))
+    rep.add_argument("--days", type=int, default=30, help="how far back to look (default: 30)")
+
     idx = sub.add_parser("index", help="manage the search index")
     idx_sub = idx.add_subparsers(dest="index_command", metavar="ACTION")
     idx_sub.add_parser("build", help="rebuild the index from seeds/ and data/ and swap it in atomically")
@@ -211,6 +216,31 @@ def _serve(args: argparse.Namespace) -> int:
         return 1
 
 
+# --- report -------------------------------------------------------------------------------------
+
+
+def _report(args: argparse.Namespace, out: TextIO) -> int:
+    from .questionlog import QuestionLog, format_report
+    from .settings import Settings, SettingsError
+
+    if args.days < 1:
+        raise UsageError(f"--days must be at least 1, not {args.days}")
+    try:
+        db = Settings.from_env().db_path
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
+    if not db.is_file():
+        out.write(f"No questions recorded yet ({db} does not exist; certdesk serve creates it).\n")
+        return 0
+    log_db = QuestionLog(db, salt=None)
+    try:
+        out.write(f"Unanswered or down-voted questions of the last {args.days} days ({db}):\n")
+        out.write(format_report(log_db.report(days=args.days)) + "\n")
+    finally:
+        log_db.close()
+    return 0
+
+
 # --- entry point --------------------------------------------------------------------------------
 
 
@@ -237,6 +267,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, stdin:
             return _index(args, paths, out)
         if args.command == "serve":
             return _serve(args)
+        if args.command == "report":
+            return _report(args, out)
         raise UsageError(f"unknown command {args.command!r}")
     except UsageError as exc:
         print(f"certdesk {args.command}: {exc}", file=sys.stderr)

@@ -151,7 +151,7 @@ class SqliteDeduplicator:
                 "INSERT INTO seen (key, expires) VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
                 " SET expires = excluded.expires WHERE seen.expires <= ?",
                 (_digest(key), now + self._ttl, now)).rowcount
-        except sqlite3.Error as error:
+        except (sqlite3.Error, OSError) as error:   # OSError: its directory cannot be made
             self._fallback.failed(error)
             return local_first
         self._fallback.worked()
@@ -169,14 +169,14 @@ class SqliteDeduplicator:
             self._next_prune = now + self._prune_interval
         try:
             conn.execute("DELETE FROM seen WHERE expires <= ?", (now,))
-        except sqlite3.Error as error:
+        except (sqlite3.Error, OSError) as error:   # OSError: its directory cannot be made
             log.warning("pruning the SQLite de-dup record failed (%s)", type(error).__name__)
 
     def forget(self, key: str) -> None:
         self._fallback.memory.forget(key)
         try:
             self._connection().execute("DELETE FROM seen WHERE key = ?", (_digest(key),))
-        except sqlite3.Error as error:
+        except (sqlite3.Error, OSError) as error:   # OSError: its directory cannot be made
             self._fallback.failed(error)
 
     def count(self) -> int:

@@ -132,27 +132,3 @@ class ChannelInfoCache:
 
     def __len__(self) -> int:
         return len(self._entries)
-
-
-# --- interim API, used by bot/handlers.py until it gathers `Facts` and calls `decide` -------
-
-
-@dataclass(frozen=True)
-class Venue:
-    """Where an answer will be shown.
-
-    private: only the asker will see it (an ephemeral reply, their DM with the bot).
-    shared_externally: Slack says the conversation includes another organisation.
-    """
-
-    private: bool
-    shared_externally: bool = False
-
-
-def audience_for(venue: Venue) -> Audience:
-    """Internal documents only for the asker alone, in a conversation of our own organisation."""
-    return "internal" if venue.private and not venue.shared_externally else "public"
-
-
-INTERNAL_NOTICE = ("Includes internal documents: shown only to you. "
-                   "Share in channel posts only what public documents say.")

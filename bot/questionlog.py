@@ -95,10 +95,11 @@ def scrub(question: str) -> str:
 class QuestionLog:
     """The question log in one SQLite file; safe to share between threads."""
 
-    def __init__(self, path: Path | str, *, salt: bytes | str,
+    def __init__(self, path: Path | str, *, salt: bytes | str | None,
                  clock: Callable[[], float] = time.time) -> None:
-        salt_bytes = salt.encode("utf-8") if isinstance(salt, str) else bytes(salt)
-        if len(salt_bytes) < 16:
+        """salt=None opens the log for reading only (`certdesk report`): nothing is hashed."""
+        salt_bytes = b"" if salt is None else salt.encode("utf-8") if isinstance(salt, str) else bytes(salt)
+        if salt is not None and len(salt_bytes) < 16:
             raise ValueError("the user-id salt must be at least 16 bytes: a short one can be "
                              "guessed, and with it every hashed user id")
         self._path = Path(path)
@@ -129,6 +130,8 @@ class QuestionLog:
 
     def user_hash(self, user_id: str) -> str:
         """The only form in which a user id is stored."""
+        if not self._salt:
+            raise ValueError("this question log was opened for reading only (no salt)")
         return hmac.new(self._salt, user_id.encode("utf-8"), hashlib.sha256).hexdigest()
 
     def close(self) -> None:

@@ -18,12 +18,20 @@ that read them concurrently; and Bolt's executors and the search pool hold threa
 which do not survive a fork. Opening an existing index takes milliseconds, so nothing is
 gained by preloading.
 
-How many workers: one process with 16 threads (gthread). Answering costs ~5 ms of CPU, so a
-single process answers hundreds of questions a second; the rest of a request's time is
-waiting on Slack, which threads overlap well. A second worker would buy nothing on two cores
-and would split the in-memory de-dup record (bot/dedup.py): a Slack retry landing on the other
-process would be answered twice. Raise WORKERS to the number of cores once that record is
-shared (SQLite/Redis), not before.
+How many workers: two (the number of cores we run on), each with 16 threads (gthread).
+Answering costs ~5 ms of CPU, under the GIL; a second process lets two questions search at
+once on two cores, and keeps answering while the other is restarted (a stalled worker, a
+memory leak). The rest of a request's time is waiting on Slack, which threads overlap well.
+Two processes are safe because everything that must be seen by both is outside them:
+  * the de-dup record is shared (bot/dedup.py): Redis when REDIS_URL is set, else a SQLite
+    file next to the question log, so a Slack retry landing on the other worker is still
+    answered once;
+  * the question log is one SQLite file (WAL) that both write;
+  * the user-id salt is generated once, race-free, and read by both.
+What stays per process: the rate limit (each enforces CERTDESK_RATE_LIMIT, so a user spread
+over both could get up to twice that), and the users.info / conversations.info caches (a
+channel_shared event reaches one worker; the other notices within the cache's 60 s).
+Raise WORKERS with the number of cores, not beyond: more processes add no CPU.
 
 Socket Mode (SLACK_APP_TOKEN set and no --http): one process, Bolt's SocketModeHandler on
 slack-sdk's built-in WebSocket client; it stops cleanly on SIGTERM or Ctrl-C.
@@ -55,7 +63,7 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 DEFAULT_HOST = "0.0.0.0"   # a platform's router reaches the process from outside its container
-WORKERS = 1                # see the module docstring before raising it
+WORKERS = 2                # the number of cores: see the module docstring
 THREADS = 16
 WORKER_TIMEOUT = 30        # a gthread worker whose main loop stalls this long is restarted
 GRACEFUL_TIMEOUT = 10      # on SIGTERM, time for in-flight requests to finish
@@ -127,9 +135,9 @@ def wsgi_app(settings: Settings, engine: AnswerSource, **app_options: Any) -> Ce
 
 def _worker_app(settings: Settings) -> CertdeskWSGI:
     """Run in each gunicorn worker after fork: open the (already built) index, create the app."""
-    from index.search import Engine
+    from index.search import LiveEngine
 
-    engine = Engine.open(settings.paths)
+    engine = LiveEngine.open(settings.paths)
     try:
         # auth.test now, so the first slash command does not spend its 3 s waiting for it.
         return wsgi_app(settings, engine)
@@ -195,9 +203,9 @@ def socket_mode_handler(settings: Settings, engine: AnswerSource, **app_options:
 
 
 def run_socket_mode(settings: Settings) -> int:
-    from index.search import Engine
+    from index.search import LiveEngine
 
-    engine = Engine.open(settings.paths)
+    engine = LiveEngine.open(settings.paths)
     handler = socket_mode_handler(settings, engine, verify_token=False)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}

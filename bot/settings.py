@@ -2,8 +2,9 @@
 
 `certdesk serve` reads `Settings.from_env()` at start-up and hands the object down; nothing
 else in bot/ looks at `os.environ`, so a test or a worker process sees exactly what the
-server was started with. Tokens and the signing secret never appear in `repr()`, in logs or
-in error messages: `missing()` names variables, never values.
+server was started with. Secrets (the tokens, the signing secret, the user-id salt and
+REDIS_URL, which may carry a password) never appear in `repr()`, in logs or in error
+messages: `missing()` and every SettingsError name variables, never values.
 """
 
 from __future__ import annotations
@@ -11,15 +12,33 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
-from index.config import Paths
+from index.config import CHECKOUT, Paths
+
+from .policy import parse_allowed_teams
+from .ratelimit import DEFAULT_LIMIT
 
 Mode = Literal["http", "socket"]
 
 DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_COMMAND = "/cert"
 DEFAULT_PORT = 3000
+DB_NAME = "certdesk.sqlite3"       # the question log, under .certdesk/ unless CERTDESK_DB says
+DEDUP_NAME = "seen.sqlite3"        # the de-dup record without Redis: next to the question log
+MIN_SALT = 16                      # bytes; bot/questionlog.py refuses anything shorter
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def _default_root() -> Path:
+    """The checkout when it holds the seeds, otherwise the current directory: the same root
+    `index.config.Paths` puts `.certdesk/index` under, so all generated state sits together."""
+    return CHECKOUT if (CHECKOUT / "seeds").is_dir() else Path.cwd()
+
+
+def default_db_path() -> Path:
+    return _default_root() / ".certdesk" / DB_NAME
 
 
 class SettingsError(ValueError):
@@ -32,6 +51,11 @@ class Settings:
 
     `app_token` (xapp-…) selects Socket Mode; `api_url` is only changed for GovSlack
     (`https://slack-gov.com/api/`) and for tests pointing at a local stand-in.
+
+    Trust and safety: `allowed_teams` (empty: any workspace) and `home_team` (None: the bot
+    token's own team, from auth.test) feed `bot.policy.decide`; `rate_limit` is questions per
+    user per minute. `db_path` is the question log; the de-dup record (without `redis_url`)
+    and the generated user-id salt (without `user_salt`) live in the same directory.
     """
 
     bot_token: str = field(repr=False)
@@ -41,6 +65,12 @@ class Settings:
     command: str = DEFAULT_COMMAND
     port: int = DEFAULT_PORT
     paths: Paths = field(default_factory=Paths.from_env)
+    allowed_teams: frozenset[str] = frozenset()
+    home_team: str | None = None
+    rate_limit: int = DEFAULT_LIMIT
+    db_path: Path = field(default_factory=default_db_path)
+    user_salt: str = field(default="", repr=False)
+    redis_url: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -64,6 +94,22 @@ class Settings:
             raise SettingsError("SLACK_API_URL must be an http(s) URL such as https://slack.com/api/")
         if not api_url.endswith("/"):
             api_url += "/"  # slack-sdk appends the method name to it as is
+        limit_text = get("CERTDESK_RATE_LIMIT") or str(DEFAULT_LIMIT)
+        try:
+            rate_limit = int(limit_text)
+        except ValueError:
+            raise SettingsError(f"CERTDESK_RATE_LIMIT must be a whole number of questions per "
+                                f"minute, not {limit_text!r}") from None
+        if rate_limit < 1:
+            raise SettingsError(f"CERTDESK_RATE_LIMIT must be at least 1, not {rate_limit}")
+        salt = get("CERTDESK_USER_SALT")
+        if salt and len(salt.encode("utf-8")) < MIN_SALT:  # the value itself is never shown
+            raise SettingsError(f"CERTDESK_USER_SALT must be at least {MIN_SALT} characters long "
+                                "(or unset, to use a generated one)")
+        redis_url = get("REDIS_URL")
+        if redis_url and not redis_url.startswith(_REDIS_SCHEMES):  # may hold a password: not shown
+            raise SettingsError("REDIS_URL must start with redis://, rediss:// or unix://")
+        db = get("CERTDESK_DB")
         return cls(
             bot_token=get("SLACK_BOT_TOKEN"),
             signing_secret=get("SLACK_SIGNING_SECRET"),
@@ -72,7 +118,23 @@ class Settings:
             command=command,
             port=port,
             paths=Paths.from_env(env),
+            allowed_teams=parse_allowed_teams(get("CERTDESK_ALLOWED_TEAMS")),
+            home_team=get("CERTDESK_HOME_TEAM") or None,
+            rate_limit=rate_limit,
+            db_path=Path(db).expanduser() if db else default_db_path(),
+            user_salt=salt,
+            redis_url=redis_url,
         )
+
+    @property
+    def dedup_path(self) -> Path:
+        """The SQLite de-dup record used when REDIS_URL is not set (shared by all workers)."""
+        return self.db_path.parent / DEDUP_NAME
+
+    @property
+    def salt_path(self) -> Path:
+        """Where the generated user-id salt is kept (0600) when CERTDESK_USER_SALT is unset."""
+        return self.db_path.with_name(self.db_path.name + ".salt")
 
     @property
     def socket_mode(self) -> bool:
@@ -97,4 +159,6 @@ class Settings:
 
         return (f"Settings(bot_token={state(self.bot_token)}, signing_secret={state(self.signing_secret)}, "
                 f"app_token={state(self.app_token)}, api_url={self.api_url!r}, command={self.command!r}, "
-                f"port={self.port}, paths={self.paths!r})")
+                f"port={self.port}, paths={self.paths!r}, allowed_teams={sorted(self.allowed_teams)!r}, "
+                f"home_team={self.home_team!r}, rate_limit={self.rate_limit}, db_path={str(self.db_path)!r}, "
+                f"user_salt={state(self.user_salt)}, redis_url={state(self.redis_url)})")

@@ -2,7 +2,13 @@
 
 * `slack_paths` / `slack_engine`: the checkout's seeds and data, indexed once per session
   into a temporary directory (never the developer's own index).
-* `settings`: `bot.settings.Settings` pointing the Web API at FakeSlack.
+* `settings`: `bot.settings.Settings` pointing the Web API at FakeSlack, its question log
+  and de-dup record under the test's tmp_path, with a fixed user-id salt.
+* `workspace`: FakeSlack's users.info / conversations.info know our own user (USER_ID of
+  TEAM_ID), an internal channel (CHANNEL_ID), the bot's DM (DM) and a Slack Connect channel
+  (SHARED_CHANNEL). `settings` uses it, so every app test starts from that workspace.
+* `redis_server`: a throwaway redis-server on 127.0.0.1 (optionally with a password), or the
+  test is skipped with the reason.
 * `serve_app(...)`: the same WSGI callable gunicorn serves (`bot.server.wsgi_app`), under a
   threaded wsgiref server on 127.0.0.1; returns a `Served` with helpers that POST requests
   signed the way Slack signs them. Servers and executors are shut down after the test.
@@ -14,6 +20,9 @@ Import into a test module with
 from __future__ import annotations
 
 import json
+import shutil
+import socket
+import subprocess
 import threading
 import time
 import urllib.error
@@ -27,7 +36,7 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
-from slackstub import FakeSlack, event_body, post_signed, slash_command_body
+from slackstub import CHANNEL_ID, TEAM_ID, USER_ID, FakeSlack, event_body, post_signed, slash_command_body
 
 from bot.settings import Settings
 from index.answer import Answer
@@ -39,10 +48,16 @@ ROOT = Path(__file__).resolve().parent.parent
 SECRET = "test-signing-secret-9f8e7d6c5b4a"
 BOT_TOKEN = "xoxb-test-bot-token-0123456789"
 APP_TOKEN = "xapp-test-app-token-0123456789"
-SECRETS = (SECRET, BOT_TOKEN, APP_TOKEN)
+USER_SALT = "test-user-salt-5a4b3c2d1e0f"
+SECRETS = (SECRET, BOT_TOKEN, APP_TOKEN, USER_SALT)
+DM = "D0DM"
+SHARED_CHANNEL = "C0SHARED"
 
-__all__ = ["slack_paths", "slack_engine", "settings", "serve_app", "no_leaked_threads",
-           "Served", "SlowEngine", "SECRET", "BOT_TOKEN", "APP_TOKEN", "SECRETS", "ROOT"]
+__all__ = ["slack_paths", "slack_engine", "workspace", "settings", "serve_app", "no_leaked_threads",
+           "isolated_state", "STATE_VARIABLES",
+           "redis_server", "RedisServer", "Served", "SlowEngine", "SECRET", "BOT_TOKEN", "APP_TOKEN",
+           "USER_SALT", "SECRETS", "ROOT", "DM", "SHARED_CHANNEL", "internal_channel",
+           "shared_channel", "own_user"]
 
 
 @pytest.fixture(scope="session")
@@ -60,10 +75,52 @@ def slack_engine(slack_paths: Paths) -> Iterator[Engine]:
     engine.close()
 
 
+def own_user(user_id: str, team_id: str = TEAM_ID, **fields: Any) -> dict[str, Any]:
+    """users.info's `user` for a person of `team_id`."""
+    return {"id": user_id, "team_id": team_id, "name": user_id.lower(), "is_bot": False, **fields}
+
+
+def internal_channel(channel_id: str, **fields: Any) -> dict[str, Any]:
+    """conversations.info's `channel`: one of our own, shared with nobody."""
+    return {"id": channel_id, "is_channel": True, "is_private": False, "is_shared": False,
+            "is_ext_shared": False, "is_pending_ext_shared": False, "is_org_shared": False, **fields}
+
+
+def shared_channel(channel_id: str) -> dict[str, Any]:
+    """conversations.info's `channel`: a Slack Connect channel, shared with a customer."""
+    return internal_channel(channel_id, is_shared=True, is_ext_shared=True)
+
+
 @pytest.fixture
-def settings(fake_slack: FakeSlack, slack_paths: Paths) -> Settings:
+def workspace(fake_slack: FakeSlack) -> FakeSlack:
+    fake_slack.users[USER_ID] = own_user(USER_ID)
+    fake_slack.users["U0SALES"] = own_user("U0SALES")
+    fake_slack.channels[CHANNEL_ID] = internal_channel(CHANNEL_ID)
+    fake_slack.channels[DM] = internal_channel(DM, is_channel=False, is_im=True)
+    fake_slack.channels[SHARED_CHANNEL] = shared_channel(SHARED_CHANNEL)
+    return fake_slack
+
+
+@pytest.fixture
+def settings(workspace: FakeSlack, slack_paths: Paths, tmp_path: Path) -> Settings:
     return Settings(bot_token=BOT_TOKEN, signing_secret=SECRET, app_token="",
-                    api_url=fake_slack.base_url, paths=slack_paths)
+                    api_url=workspace.base_url, paths=slack_paths,
+                    db_path=tmp_path / "state" / "certdesk.sqlite3", user_salt=USER_SALT)
+
+
+STATE_VARIABLES = ("CERTDESK_DB", "CERTDESK_USER_SALT", "REDIS_URL", "CERTDESK_ALLOWED_TEAMS",
+                   "CERTDESK_RATE_LIMIT", "CERTDESK_HOME_TEAM")
+
+
+@pytest.fixture(autouse=True)
+def isolated_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No test (nor a `certdesk serve` it starts) writes the checkout's .certdesk/ question log,
+    salt or de-dup record, or picks up the developer's own safety settings."""
+    for name in STATE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    db = tmp_path / "env-state" / "certdesk.sqlite3"
+    monkeypatch.setenv("CERTDESK_DB", str(db))
+    return db
 
 
 @pytest.fixture(autouse=True)
@@ -76,6 +133,75 @@ def no_leaked_threads() -> Iterator[None]:
            and time.monotonic() < deadline):
         time.sleep(0.05)
     assert not leaked, f"threads left running: {leaked}"
+
+
+class RedisServer:
+    """A throwaway redis-server on 127.0.0.1, no persistence, optionally with a password."""
+
+    def __init__(self, workdir: Path, password: str | None = None) -> None:
+        self.workdir, self.password = workdir, password
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import redis
+
+        for _ in range(3):  # a free port can be taken between finding and binding it
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                self.port = s.getsockname()[1]
+            args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                    "--appendonly", "no", "--dir", str(self.workdir)]
+            if self.password:
+                args += ["--requirepass", self.password]
+            self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            client = redis.Redis.from_url(self.url, socket_timeout=0.5, socket_connect_timeout=0.5)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and self.process.poll() is None:
+                try:
+                    if client.ping():
+                        client.close()
+                        return
+                except redis.RedisError:
+                    time.sleep(0.05)
+            client.close()
+            self.stop()
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[Callable[..., RedisServer]]:
+    """`redis_server(password=None) -> RedisServer`, started; stopped after the test."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server not installed; .ci/run installs it")
+    started: list[RedisServer] = []
+
+    def start(password: str | None = None) -> RedisServer:
+        workdir = tmp_path / f"redis{len(started)}"
+        workdir.mkdir()
+        server = RedisServer(workdir, password)
+        server.start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
 
 
 class SlowEngine:

@@ -305,3 +305,45 @@ def test_threads_record_concurrently_without_losing_rows(tmp_path, clock):
     qlog.close()
     assert rows(path, "SELECT COUNT(*) FROM questions") == [(threads_n * each,)]
     assert rows(path, "SELECT COUNT(*) FROM feedback") == [(threads_n * each // 5,)]
+
+
+def test_report_command_lists_unanswered_and_down_voted(tmp_path, monkeypatch):
+    import io
+
+    from bot.cli import main
+    from index.answer import Answer, Result
+
+    db = tmp_path / "log.sqlite3"
+    monkeypatch.setenv("CERTDESK_DB", str(db))
+    out = io.StringIO()
+    assert main(["report"], out=out) == 0 and "No questions recorded yet" in out.getvalue()
+    qlog = QuestionLog(db, salt="x" * 16)
+    for _ in range(2):
+        qlog.record(team_id="T1", channel_type="im", user_id="U1", question="Do we have FedRAMP?",
+                    answer=Answer("Do we have FedRAMP?", False), latency_ms=3.0)
+    good = Answer("TISAX level", True, (Result("TISAX", "TISAX", "Level 3."),))
+    liked = qlog.record(team_id="T1", channel_type="im", user_id="U1", question="TISAX level",
+                        answer=good, latency_ms=2.0)
+    disliked = qlog.record(team_id="T1", channel_type="im", user_id="U2", question="HIPAA?",
+                           answer=Answer("HIPAA?", True, (Result("HIPAA", "HIPAA", "x."),)), latency_ms=2.0)
+    qlog.feedback(liked, user_id="U1", helpful=True)
+    qlog.feedback(disliked, user_id="U2", helpful=False)
+    qlog.close()
+    out = io.StringIO()
+    assert main(["report", "--days", "7"], out=out) == 0
+    lines = out.getvalue().splitlines()
+    assert "last 7 days" in lines[0]
+    body = "\n".join(lines[2:])
+    assert body.index("Do we have FedRAMP?") < body.index("HIPAA?")   # most frequent first
+    assert "TISAX level" not in body                                # answered and liked
+    assert main(["report", "--days", "0"], out=io.StringIO()) == 2
+
+
+def test_read_only_log_refuses_to_record(tmp_path):
+    from index.answer import Answer
+
+    qlog = QuestionLog(tmp_path / "x.sqlite3", salt=None)
+    with pytest.raises(ValueError, match="reading only"):
+        qlog.record(team_id="T", channel_type="im", user_id="U", question="q",
+                    answer=Answer("q", False), latency_ms=1.0)
+    qlog.close()

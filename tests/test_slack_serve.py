@@ -34,11 +34,11 @@ from slackstub import (
 )
 from slackstub.fixtures import PROXY_VARIABLES, fake_slack, fake_socket_mode  # noqa: F401  (fixtures)
 from slack_fixtures import *  # noqa: F401,F403  (pytest fixtures)
-from slack_fixtures import APP_TOKEN, BOT_TOKEN, SECRET, SECRETS
+from slack_fixtures import APP_TOKEN, BOT_TOKEN, SECRET, SECRETS, STATE_VARIABLES, USER_SALT
 
 from bot.cli import main
 from bot.dedup import MemorySeenRecord
-from bot.server import socket_mode_handler
+from bot.server import WORKERS, socket_mode_handler
 from bot.settings import Settings, SettingsError
 
 QUESTION = "TRUCS certificate number for object storage"
@@ -64,6 +64,36 @@ def test_settings_read_once_from_the_environment_and_hide_secrets() -> None:
         settings.port = 1  # type: ignore[misc]
 
 
+def test_safety_settings_from_the_environment_hide_the_salt_and_redis_password() -> None:
+    redis_url = "redis://:redis-pass-7e6d5c@10.0.0.5:6379/0"
+    env = {"CERTDESK_ALLOWED_TEAMS": "T0TEAM, T0OTHER", "CERTDESK_RATE_LIMIT": "5",
+           "CERTDESK_DB": "/var/lib/certdesk/log.sqlite3", "CERTDESK_USER_SALT": USER_SALT,
+           "REDIS_URL": redis_url, "CERTDESK_HOME_TEAM": "T0HOME"}
+    settings = Settings.from_env(env)
+    assert settings.allowed_teams == frozenset({"T0TEAM", "T0OTHER"})
+    assert (settings.rate_limit, settings.home_team) == (5, "T0HOME")
+    assert (settings.user_salt, settings.redis_url) == (USER_SALT, redis_url)
+    assert settings.db_path == Path("/var/lib/certdesk/log.sqlite3")
+    # The de-dup record and the generated salt live next to the question log.
+    assert settings.dedup_path == Path("/var/lib/certdesk/seen.sqlite3")
+    assert settings.salt_path == Path("/var/lib/certdesk/log.sqlite3.salt")
+    shown = repr(settings)
+    assert USER_SALT not in shown and "redis-pass" not in shown and "10.0.0.5" not in shown
+    assert "user_salt=set" in shown and "redis_url=set" in shown
+
+
+def test_safety_settings_defaults() -> None:
+    from index.config import CHECKOUT
+
+    settings = Settings.from_env({})
+    assert (settings.allowed_teams, settings.home_team, settings.rate_limit) == (frozenset(), None, 20)
+    assert (settings.user_salt, settings.redis_url) == ("", "")
+    # Under the git-ignored .certdesk/ of the checkout, like the index.
+    assert settings.db_path == CHECKOUT / ".certdesk" / "certdesk.sqlite3"
+    assert settings.dedup_path == CHECKOUT / ".certdesk" / "seen.sqlite3"
+    assert "/.certdesk/" in (CHECKOUT / ".gitignore").read_text().splitlines()
+
+
 def test_settings_defaults_and_missing_variables() -> None:
     settings = Settings.from_env({})
     assert (settings.api_url, settings.command, settings.port) == ("https://slack.com/api/", "/cert", 3000)
@@ -75,10 +105,16 @@ def test_settings_defaults_and_missing_variables() -> None:
 
 
 @pytest.mark.parametrize("env", [{"PORT": "http"}, {"PORT": "70000"}, {"CERTDESK_COMMAND": "cert"},
-                                 {"SLACK_API_URL": "slack.com/api"}])
+                                 {"SLACK_API_URL": "slack.com/api"}, {"CERTDESK_RATE_LIMIT": "0"},
+                                 {"CERTDESK_RATE_LIMIT": "lots"}, {"CERTDESK_USER_SALT": "short-salt"},
+                                 {"REDIS_URL": "http://:pw-9a8b@redis:6379"}])
 def test_unusable_settings_are_refused(env: dict[str, str]) -> None:
-    with pytest.raises(SettingsError):
+    with pytest.raises(SettingsError) as refused:
         Settings.from_env(env)
+    (name,) = env
+    assert name in str(refused.value)
+    if name in ("CERTDESK_USER_SALT", "REDIS_URL"):  # secrets: named, never shown
+        assert env[name] not in str(refused.value) and "pw-9a8b" not in str(refused.value)
 
 
 # --- de-dup record ------------------------------------------------------------------------
@@ -110,8 +146,9 @@ def test_seen_record_is_thread_safe() -> None:
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch, slack_paths) -> pytest.MonkeyPatch:
     for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL",
-                 "CERTDESK_COMMAND", "PORT", *PROXY_VARIABLES):
+                 "CERTDESK_COMMAND", "PORT", *PROXY_VARIABLES, *STATE_VARIABLES):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CERTDESK_DB", str(slack_paths.index_dir.parent / "clean-env" / "certdesk.sqlite3"))
     monkeypatch.setenv("CERTDESK_SEEDS_DIR", str(slack_paths.seeds_dir))
     monkeypatch.setenv("CERTDESK_DATA_DIR", str(slack_paths.data_dir))
     monkeypatch.setenv("CERTDESK_INDEX_DIR", str(slack_paths.index_dir))
@@ -195,11 +232,20 @@ def _certdesk() -> list[str]:
 
 
 def test_certdesk_serve_http_under_gunicorn(fake_slack: FakeSlack, slack_paths, tmp_path: Path) -> None:
+    """Two workers sharing the SQLite de-dup record: a redelivered event is answered once."""
+    from slack_fixtures import internal_channel, own_user
+    from slackstub import USER_ID
+
+    fake_slack.users[USER_ID] = own_user(USER_ID)
+    fake_slack.channels["D0DM"] = internal_channel("D0DM", is_channel=False, is_im=True)
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k not in PROXY_VARIABLES and not k.startswith("SLACK_")}
+    db = tmp_path / "state" / "certdesk.sqlite3"
+    env = {k: v for k, v in os.environ.items()
+           if k not in PROXY_VARIABLES and k not in STATE_VARIABLES and not k.startswith("SLACK_")}
     env.update(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake_slack.base_url,
                CERTDESK_SEEDS_DIR=str(slack_paths.seeds_dir), CERTDESK_DATA_DIR=str(slack_paths.data_dir),
-               CERTDESK_INDEX_DIR=str(slack_paths.index_dir), HOME=str(tmp_path), PYTHONUNBUFFERED="1")
+               CERTDESK_INDEX_DIR=str(slack_paths.index_dir), CERTDESK_DB=str(db),
+               CERTDESK_USER_SALT=USER_SALT, HOME=str(tmp_path), PYTHONUNBUFFERED="1")
     log_path = tmp_path / "serve.log"
     base = f"http://127.0.0.1:{port}"
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -217,18 +263,26 @@ def test_certdesk_serve_http_under_gunicorn(fake_slack: FakeSlack, slack_paths, 
                 except (urllib.error.URLError, ConnectionError):
                     assert time.monotonic() < deadline, log_path.read_text()
                     time.sleep(0.1)
-            # Checked by the parent before forking, then by the worker as it boots.
-            assert [c.token for c in fake_slack.calls("auth.test")] == [BOT_TOKEN, BOT_TOKEN]
+            # Checked by the parent before forking, then by each worker as it boots.
+            fake_slack.wait_for("auth.test", count=1 + WORKERS, timeout=15)
+            assert [c.token for c in fake_slack.calls("auth.test")] == [BOT_TOKEN] * (1 + WORKERS)
 
             status, _, body = post_signed(base + "/slack/events", *slash_command_body("/cert", QUESTION), SECRET)
             assert status == 200
             reply = json.loads(body)
             assert reply["response_type"] == "ephemeral" and NUMBER in json.dumps(reply["blocks"])
 
+            # One event delivered six times (Slack's retries), spread over both workers by
+            # the kernel: answered once, because the workers share one de-dup record.
             dm = message_event(QUESTION, channel_id="D0DM", channel_type="im")
-            assert post_signed(base + "/slack/events", *event_body(dm), SECRET)[0] == 200
+            delivery = event_body(dm, event_id="Ev0GUNICORN1")
+            for attempt in range(6):
+                retry = {"X-Slack-Retry-Num": str(attempt), "X-Slack-Retry-Reason": "http_timeout"} if attempt else {}
+                assert post_signed(base + "/slack/events", *delivery, SECRET, extra_headers=retry)[0] == 200
             (posted,) = fake_slack.wait_for("chat.postMessage", timeout=10)
             assert posted.params["channel"] == "D0DM" and posted.token == BOT_TOKEN
+            time.sleep(0.5)
+            assert len(fake_slack.calls("chat.postMessage")) == 1
 
             assert post_signed(base + "/slack/events", *event_body(dm), "wrong")[0] == 401
         finally:
@@ -239,17 +293,20 @@ def test_certdesk_serve_http_under_gunicorn(fake_slack: FakeSlack, slack_paths, 
                 os.killpg(process.pid, signal.SIGKILL)  # its own session: only what it started
                 process.wait(timeout=5)
     output = log_path.read_text()
-    assert "gthread" in output and "Booting worker" in output
+    assert "gthread" in output and output.count("Booting worker") == WORKERS == 2
     assert not any(secret in output for secret in SECRETS)
     assert process.returncode == 0, output
+    assert (db.parent / "seen.sqlite3").exists() and db.exists()  # where CERTDESK_DB said
 
 
 def test_certdesk_serve_socket_mode_answers_and_stops_on_sigterm(
-        fake_slack: FakeSlack, fake_socket_mode: FakeSocketMode, slack_paths) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in PROXY_VARIABLES and not k.startswith("SLACK_")}
+        fake_slack: FakeSlack, fake_socket_mode: FakeSocketMode, slack_paths, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items()
+           if k not in PROXY_VARIABLES and k not in STATE_VARIABLES and not k.startswith("SLACK_")}
     env.update(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN, SLACK_API_URL=fake_slack.base_url,
                CERTDESK_SEEDS_DIR=str(slack_paths.seeds_dir), CERTDESK_DATA_DIR=str(slack_paths.data_dir),
-               CERTDESK_INDEX_DIR=str(slack_paths.index_dir), PYTHONUNBUFFERED="1")
+               CERTDESK_INDEX_DIR=str(slack_paths.index_dir), CERTDESK_DB=str(tmp_path / "certdesk.sqlite3"),
+               CERTDESK_USER_SALT=USER_SALT, PYTHONUNBUFFERED="1")
     process = subprocess.Popen([*_certdesk(), "serve"], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, start_new_session=True)
     try:
