@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import subprocess
 import threading
 import time
 import urllib.error
@@ -43,6 +41,7 @@ from index.answer import Answer
 from index.build import build_index
 from index.config import Paths
 from index.search import Engine
+from redis_support import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "test-signing-secret-9f8e7d6c5b4a"
@@ -133,55 +132,6 @@ def no_leaked_threads() -> Iterator[None]:
            and time.monotonic() < deadline):
         time.sleep(0.05)
     assert not leaked, f"threads left running: {leaked}"
-
-
-class RedisServer:
-    """A throwaway redis-server on 127.0.0.1, no persistence, optionally with a password."""
-
-    def __init__(self, workdir: Path, password: str | None = None) -> None:
-        self.workdir, self.password = workdir, password
-        self.port = 0
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        auth = f":{self.password}@" if self.password else ""
-        return f"redis://{auth}127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        import redis
-
-        for _ in range(3):  # a free port can be taken between finding and binding it
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                self.port = s.getsockname()[1]
-            args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                    "--appendonly", "no", "--dir", str(self.workdir)]
-            if self.password:
-                args += ["--requirepass", self.password]
-            self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            client = redis.Redis.from_url(self.url, socket_timeout=0.5, socket_connect_timeout=0.5)
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and self.process.poll() is None:
-                try:
-                    if client.ping():
-                        client.close()
-                        return
-                except redis.RedisError:
-                    time.sleep(0.05)
-            client.close()
-            self.stop()
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-            self.process = None
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import shutil
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -25,6 +23,7 @@ from bot.dedup import (
     SqliteDeduplicator,
     make_deduplicator,
 )
+from redis_support import RedisServer, free_port
 
 JOIN_TIMEOUT = 60.0
 
@@ -316,58 +315,6 @@ def test_make_deduplicator_picks_the_widest_record(tmp_path):
 # --- Redis ---------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class RedisServer:
-    """A throwaway redis-server on 127.0.0.1, no persistence."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.port = 0
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self, port: int | None = None) -> None:
-        import redis
-
-        for _ in range(3):  # a free port can be taken between finding and binding it
-            self.port = port or _free_port()
-            self.process = subprocess.Popen(
-                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                 "--save", "", "--appendonly", "no", "--dir", str(self.workdir)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=0.5,
-                                 socket_connect_timeout=0.5)
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and self.process.poll() is None:
-                try:
-                    if client.ping():
-                        client.close()
-                        return
-                except redis.RedisError:
-                    time.sleep(0.05)
-            client.close()
-            self.stop()
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-            self.process = None
-
-
 @pytest.fixture()
 def redis_server(tmp_path) -> Iterator[RedisServer]:
     if shutil.which("redis-server") is None:
@@ -446,7 +393,7 @@ def test_redis_forget(redis_server):
 
 
 def test_redis_unreachable_fails_open_quickly_and_warns_once(caplog):
-    dedup = RedisDeduplicator(f"redis://127.0.0.1:{_free_port()}/0")  # nothing listens there
+    dedup = RedisDeduplicator(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
     started = time.monotonic()
     with caplog.at_level(logging.WARNING, logger="bot.dedup"):
         assert dedup.first("k") is True           # answered anyway
