@@ -106,10 +106,13 @@ class Lexicon:
         for p in self.names + [p for ps in self.products.values() for p in ps]:
             self._by_first.setdefault(p.tokens[0], []).append(p)
             self._by_first.setdefault(p.squashed, []).append(p)
-        self.name_tokens = {t for p in self.names for t in p.tokens}
+        self._alias_stems: dict[str, list[frozenset[str]]] = {}
+        for p in self.names:
+            self._alias_stems.setdefault(p.owner, []).append(p.stems)
 
-    def aliases(self, cert_key: str) -> list[Phrase]:
-        return [p for p in self.names if p.owner == cert_key]
+    def alias_stems(self, cert_key: str) -> list[frozenset[str]]:
+        """The stemmed words of each of a certification's names (built once, read per answer)."""
+        return self._alias_stems.get(cert_key, [])
 
     def phrases_at(self, tokens: list[str], i: int) -> list[tuple[Phrase, int]]:
         """Names and products that start at token i, with the index after them."""
@@ -146,7 +149,7 @@ class Concept:
 class Plan:
     text: str
     concepts: list[Concept] = field(default_factory=list)
-    named: dict[str, bool] = field(default_factory=dict)       # cert key -> found exactly
+    named: set[str] = field(default_factory=set)               # cert keys the question names
     name_stems: set[str] = field(default_factory=set)          # tokens that formed names
     product_terms: list[frozenset[str]] = field(default_factory=list)
     number_intent: bool = False
@@ -206,7 +209,7 @@ def plan_question(question: str, lexicon: Lexicon, known: Callable[[str], bool],
         products = [(p, j) for p, j in matches if p.owner not in lexicon.cert_names]
         if names:
             p, j = max(names, key=lambda m: m[1])
-            plan.named[p.owner] = True
+            plan.named.add(p.owner)
             plan.name_stems.update(stem(t) for t in tokens[i:j])
         if products:
             p, pj = max(products, key=lambda m: m[1])
@@ -246,7 +249,7 @@ def plan_question(question: str, lexicon: Lexicon, known: Callable[[str], bool],
             fuzzy = _fuzzy_name(lexicon, tokens, i)
             if fuzzy and not any(used[fuzzy[1] - len(fuzzy[0].tokens):fuzzy[1]]):
                 phrase, end, fixed = fuzzy
-                plan.named.setdefault(phrase.owner, False)
+                plan.named.add(phrase.owner)
                 plan.name_stems.update(phrase.stems)
                 plan.corrections.append((surface, fixed))
                 for k in range(end - len(phrase.tokens), end):

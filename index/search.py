@@ -44,16 +44,14 @@ COVERAGE_NEEDED = 0.5
 TOPICAL_FIELDS = frozenset({"title", "names", "topics"})
 CANDIDATES = 12
 MAX_RESULTS = 3
-FOLLOWER_SHARE = 0.35
-NUMBER_MATCH_FACTOR = 1.5       # a second or third result must score this share of the first
+FOLLOWER_SHARE = 0.35          # a second or third result must score this share of the first
+NUMBER_MATCH_FACTOR = 1.5      # asked for a number: the part stating the matching one ranks first
 
 
 @dataclass(frozen=True)
 class _Hit:
     fields: dict
     score: float
-    coverage: float
-    named: bool
 
 
 class Engine:
@@ -202,6 +200,7 @@ class Engine:
             return Answer(question=original, answered=False, corrections=tuple(plan.corrections))
         weights = {id(c): self._weight(c) for c in plan.concepts}
         total = sum(weights.values())
+        term_weights = self._term_weights(plan, weights)
         filters = []
         if plan.named:
             filters.append(Or([Term("cert", k) for k in plan.named]))
@@ -220,18 +219,16 @@ class Engine:
             named = hit["cert"] in plan.named
             score = hit.score * (0.5 + coverage)
             if plan.number_intent or plan.product_terms:
-                # Asked for a number: the part that states the matching one ranks first.
-                _, specific = order_numbers(hit["data"]["numbers"], self._term_weights(plan, weights),
-                                            plan.product_terms)
+                _, specific = order_numbers(hit["data"]["numbers"], term_weights, plan.product_terms)
                 score *= NUMBER_MATCH_FACTOR if specific else 1.0
             if named or (coverage >= COVERAGE_NEEDED and self._evidence(plan.concepts, matched, topical)):
-                hits.append(_Hit(hit.fields(), score, coverage, named))
+                hits.append(_Hit(hit.fields(), score))
         hits.sort(key=lambda h: h.score, reverse=True)
         if not hits:
             return Answer(question=original, answered=False, corrections=tuple(plan.corrections))
         top = hits[0].score
         chosen = [h for h in hits if h.score >= FOLLOWER_SHARE * top][:MAX_RESULTS]
-        results = tuple(self._result(h, plan, weights) for h in chosen)
+        results = tuple(self._result(h, plan, term_weights) for h in chosen)
         return Answer(question=original, answered=True, results=results,
                       corrections=tuple(plan.corrections))
 
@@ -247,14 +244,12 @@ class Engine:
                     term_weights[t] = max(term_weights.get(t, 0.0), w * credit)
         return term_weights
 
-    def _result(self, hit: _Hit, plan: Plan, weights: dict[int, float]) -> Result:
+    def _result(self, hit: _Hit, plan: Plan, term_weights: dict[str, float]) -> Result:
         data = hit.fields["data"]
-        term_weights = self._term_weights(plan, weights)
         numbers, specific = order_numbers(data["numbers"], term_weights, plan.product_terms)
         show_numbers = bool(numbers) and (plan.number_intent or plan.all_intent or specific)
-        aliases = [p.stems for p in self.lexicon.aliases(hit.fields["cert"])]
         passage = choose_passage(
-            data["sentences"], term_weights, name_sets=aliases, want_date=plan.when_intent,
+            data["sentences"], term_weights, name_sets=self.lexicon.alias_stems(hit.fields["cert"]), want_date=plan.when_intent,
             want_definition=plan.definition_intent,
             number_line=numbers[0].text if show_numbers and (specific or len(numbers) == 1) else None)
         return Result(
