@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -162,6 +163,14 @@ def _date(para: _Para) -> str | None:
     return f"{year:04d}-{month:02d}-{day:02d}"
 
 
+def _heading_date(paras: list[_Para], i: int) -> str | None:
+    """The date of the section that paragraph i heads: a single short line that is followed
+    by `Last updated : ...`. None when paragraph i is not a section heading."""
+    if i + 1 >= len(paras) or _date(paras[i]) or "\n" in paras[i].text or len(paras[i].text.split()) > 30:
+        return None
+    return _date(paras[i + 1])
+
+
 def _number_match(line: str) -> re.Match[str] | None:
     """A certificate-number line; the number must hold a digit ("No: Yes" is not one)."""
     m = NUMBER_LINE_RE.match(line)
@@ -186,13 +195,11 @@ def _drop_boilerplate(paras: list[_Para], headings: set[int], catalog: Catalog) 
     """Remove notice blocks, the table of contents, repeated page headers, disclaimers."""
     vocab = catalog.vocabulary
     block_names = {_norm(h) for h in vocab.block_headings}
-    counts: dict[str, int] = {}
-    for p in paras:
-        counts[_norm(p.text)] = counts.get(_norm(p.text), 0) + 1
+    norms = [_norm(p.text) for p in paras]
+    counts = Counter(norms)
     kept: list[_Para] = []
     in_block = False
-    for i, p in enumerate(paras):
-        norm = _norm(p.text)
+    for i, (p, norm) in enumerate(zip(paras, norms)):
         if i in headings or SUBHEADING_RE.match(p.text):
             in_block = False
         if norm in block_names and i not in headings:
@@ -287,18 +294,16 @@ def parse_document(path: Path, catalog: Catalog) -> list[Section]:
         certification=(front and front.certification) or listed.certification,
     )
     paras = _paragraphs(body, consumed + 1)
-    dates = {i: d for i, p in enumerate(paras) if (d := _date(p))}
-    headings = {i - 1 for i in dates if i > 0 and "\n" not in paras[i - 1].text
-                and len(paras[i - 1].text.split()) <= 30 and (i - 1) not in dates}
+    headings = {i for i in range(len(paras)) if _heading_date(paras, i)}
     paras = _drop_boilerplate(paras, headings, catalog)
-    # Indices changed: find headings again by their "Last updated" successor.
+    # Indices changed with the boilerplate gone: find the headings again.
     sections_raw: list[tuple[str, str | None, list[_Para], int]] = []
     preamble: list[_Para] = []
     i = 0
     while i < len(paras):
-        nxt = _date(paras[i + 1]) if i + 1 < len(paras) else None
-        if nxt and not _date(paras[i]) and "\n" not in paras[i].text and len(paras[i].text.split()) <= 30:
-            sections_raw.append((paras[i].text, nxt, [], paras[i].line))
+        date = _heading_date(paras, i)
+        if date:
+            sections_raw.append((paras[i].text, date, [], paras[i].line))
             i += 2
             continue
         (sections_raw[-1][2] if sections_raw else preamble).append(paras[i])
