@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from index.config import CHECKOUT, Paths
+from index.config import Paths, state_dir
 
 from .policy import parse_allowed_teams
 from .ratelimit import DEFAULT_LIMIT
@@ -31,14 +31,9 @@ MIN_SALT = 16                      # bytes; bot/questionlog.py refuses anything 
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
-def _default_root() -> Path:
-    """The checkout when it holds the seeds, otherwise the current directory: the same root
-    `index.config.Paths` puts `.certdesk/index` under, so all generated state sits together."""
-    return CHECKOUT if (CHECKOUT / "seeds").is_dir() else Path.cwd()
-
-
 def default_db_path() -> Path:
-    return _default_root() / ".certdesk" / DB_NAME
+    """Beside the default index, so all generated state sits together."""
+    return state_dir() / DB_NAME
 
 
 class SettingsError(ValueError):

@@ -22,6 +22,11 @@ def _default_root() -> Path:
     return Path.cwd()
 
 
+def state_dir() -> Path:
+    """Where generated state goes by default (git-ignored): the index, the question log."""
+    return _default_root() / ".certdesk"
+
+
 @dataclass(frozen=True)
 class Paths:
     seeds_dir: Path
@@ -40,5 +45,5 @@ class Paths:
         return cls(
             seeds_dir=pick("CERTDESK_SEEDS_DIR", root / "seeds"),
             data_dir=pick("CERTDESK_DATA_DIR", root / "data"),
-            index_dir=pick("CERTDESK_INDEX_DIR", root / ".certdesk" / "index"),
+            index_dir=pick("CERTDESK_INDEX_DIR", state_dir() / "index"),
         )
