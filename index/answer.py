@@ -62,11 +62,16 @@ class Answer:
     # Words the search understood differently from how they were typed
     # (e.g. {"ospra": "ospar"}), so a renderer can say "searched for OSPAR".
     corrections: tuple[tuple[str, str], ...] = ()
+    # What the question asked that the answering section does not state, in plain words
+    # ("certificate number", "auditor", "BAA"). Said so a rep never reads an adjacent
+    # sentence as a "yes"; empty when everything asked is in the passage.
+    not_stated: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON contract: {"question", "answered", "results"} and nothing else."""
+        """The JSON contract: {"question", "answered", "results", "not_stated"}, nothing else."""
         return {
             "question": self.question,
             "answered": self.answered,
             "results": [r.to_dict() for r in self.results] if self.answered else [],
+            "not_stated": list(self.not_stated) if self.answered else [],
         }
