@@ -18,7 +18,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -29,16 +28,17 @@ from whoosh import index as windex
 from whoosh.fields import ID, STORED, TEXT, Schema
 
 from .analysis import plain_analyzer, plain_tokens, stem, stem_analyzer
-from .catalog import Catalog, Certification, data_files, load_catalog, slug
+from .catalog import Catalog, Certification, data_files, load_catalog
 from .config import Paths
-from .ingest import Section, document_files, load_sections
+from .ingest import Section, Skipped, document_files, load_sections
+from .naming import certification_of
 from .passages import StoredNumber, sentences_of
 
 log = logging.getLogger(__name__)
 
 # Bump when the schema or the stored data changes shape; the code's own hash (below) also
 # forces a rebuild whenever index/ changes.
-FORMAT = 1
+FORMAT = 2
 _CODE = Path(__file__).resolve().parent
 
 
@@ -70,6 +70,7 @@ class BuildInfo:
     documents: int
     seconds: float
     rebuilt: bool
+    skipped: tuple[Skipped, ...] = ()
 
 
 # --- freshness ------------------------------------------------------------------------------
@@ -80,7 +81,7 @@ def content_hash(paths: Paths) -> str:
     h = hashlib.sha256(f"format {FORMAT}\n".encode())
     groups = [("seeds", paths.seeds_dir, document_files(paths.seeds_dir)),
               ("data", paths.data_dir, data_files(paths.data_dir)),
-              ("code", _CODE, sorted(_CODE.glob("*.py")))]
+              ("code", _CODE, sorted(_CODE.rglob("*.py")))]
     for tag, root, files in groups:
         for f in files:
             h.update(f"{tag}/{f.relative_to(root)}\n".encode())
@@ -112,50 +113,6 @@ def is_fresh(paths: Paths, digest: str | None = None) -> bool:
     return read_manifest(path).get("content_hash") == (digest or content_hash(paths))
 
 
-# --- certifications of sections -----------------------------------------------------------
-
-
-_ACRONYM_RE = re.compile(r"^(?=.*[A-Z].*[A-Z0-9])[A-Z0-9][A-Za-z0-9]*(?:[-:.][A-Za-z0-9]+)*$")
-
-
-def _acronyms(title: str, stopwords: frozenset[str]) -> list[str]:
-    """Acronyms in a heading ("FedRAMP Moderate (FR)" -> FedRAMP, FR), for uncurated documents."""
-    if title.upper() == title:       # a heading in capitals is shouting, not acronyms
-        return []
-    words = re.findall(r"[\w:.\-]+", title)
-    found = []
-    for word in words:
-        word = word.strip(".:-")
-        upper = sum(c.isupper() for c in word)
-        if (_ACRONYM_RE.match(word) and (upper >= 2 or any(c.isdigit() for c in word))
-                and len(word) >= 2 and word.lower() not in stopwords):
-            found.append(word)
-    return found
-
-
-def certification_of(section: Section, catalog: Catalog) -> Certification:
-    """The catalogue entry a section belongs to, or one derived from its heading."""
-    if section.certification:
-        cert = catalog.certification(section.certification)
-        if cert:
-            return cert
-    family = " ".join(plain_tokens(section.family))
-    for cert in catalog.certifications:
-        if any(" ".join(plain_tokens(t)) == family for t in cert.titles):
-            return cert
-    padded = f" {family} "
-    best: tuple[int, Certification] | None = None
-    for cert in catalog.certifications:
-        for name in (cert.name, *cert.names):
-            tokens = " ".join(plain_tokens(name))
-            if tokens and f" {tokens} " in padded and (best is None or len(tokens) > best[0]):
-                best = (len(tokens), cert)
-    if best:
-        return best[1]
-    names = tuple(dict.fromkeys([section.family, *_acronyms(section.family, catalog.vocabulary.stopwords)]))
-    return Certification(key=slug(section.family), name=section.family, titles=(section.family,), names=names)
-
-
 # --- building -------------------------------------------------------------------------------
 
 
@@ -169,7 +126,7 @@ def _document(n: int, section: Section, cert: Certification, catalog: Catalog) -
     names = " | ".join(dict.fromkeys([cert.name, *cert.titles, *cert.names, section.family]))
     topics = " | ".join(cert.topics)
     body = section.text
-    title = section.title if section.title == section.family else f"{section.family} › {section.title}"
+    title = section.display_title
     return dict(
         id=f"{section.source}#{n}",
         cert=cert.key,
@@ -239,8 +196,12 @@ def _prune(index_dir: Path, keep: set[Path]) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def build_index(paths: Paths, *, force: bool = True) -> BuildInfo:
-    """Build a new index and swap it in. With force=False, only when the sources changed."""
+def build_index(paths: Paths, *, force: bool = True, strict: bool = False) -> BuildInfo:
+    """Build a new index and swap it in. With force=False, only when the sources changed.
+
+    Files that cannot be read are skipped with a warning each; strict=True makes them a
+    BuildError instead (for a docs repository's CI), and the previous index stays.
+    """
     with _build_lock(paths.index_dir):
         digest = content_hash(paths)
         previous = current_path(paths.index_dir)
@@ -250,7 +211,10 @@ def build_index(paths: Paths, *, force: bool = True) -> BuildInfo:
         started = time.perf_counter()
         catalog = load_catalog(paths.data_dir)
         documents = document_files(paths.seeds_dir)
-        sections = load_sections(paths.seeds_dir, catalog)
+        sections, skipped = load_sections(paths.seeds_dir, catalog)
+        if strict and skipped:
+            raise BuildError(f"{len(skipped)} file(s) could not be indexed: "
+                             + "; ".join(f"{s.source}: {s.reason}" for s in skipped))
         if not sections:
             raise BuildError(f"no sections found in {paths.seeds_dir}: nothing to answer from")
         stamp = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
@@ -273,7 +237,9 @@ def build_index(paths: Paths, *, force: bool = True) -> BuildInfo:
             (target / "lexicon.json").write_text(
                 json.dumps(_lexicon(catalog, certs), ensure_ascii=False, indent=1), encoding="utf-8")
             manifest = {"content_hash": digest, "format": FORMAT, "sections": len(sections),
-                        "documents": len(documents), "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+                        "documents": len(documents) - len(skipped),
+                        "skipped": [{"source": s.source, "reason": s.reason} for s in skipped],
+                        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
             # The manifest is written last: a directory without one is not a complete index.
             (target / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         except BaseException:
@@ -283,7 +249,8 @@ def build_index(paths: Paths, *, force: bool = True) -> BuildInfo:
         _prune(paths.index_dir, {target.resolve()} | ({previous.resolve()} if previous else set()))
         seconds = time.perf_counter() - started
         log.info("built index of %d sections from %d documents in %.2fs", len(sections), len(documents), seconds)
-        return BuildInfo(target, digest, len(sections), len(documents), seconds, True)
+        return BuildInfo(target, digest, len(sections), len(documents) - len(skipped), seconds, True,
+                         tuple(skipped))
 
 
 def usable(path: Path) -> bool:

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from .answer import Answer
 from .catalog import DataError, check_keys, read_yaml_file
-from .ingest import read_document
+from .ingest import visible_text
+from .readers import ReadError
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ class Report:
 
 
 class SourceTexts:
-    """The repaired text of each seed file, whitespace-folded, read once."""
+    """What a reader sees of each seed file (its reader's visible text), folded, read once."""
 
     def __init__(self, seeds_dir: Path):
         self.seeds_dir = seeds_dir
@@ -133,7 +134,10 @@ class SourceTexts:
     def __getitem__(self, name: str) -> str:
         if name not in self._cache:
             path = self.seeds_dir / name
-            self._cache[name] = _fold(read_document(path)) if path.is_file() else ""
+            try:
+                self._cache[name] = _fold(visible_text(path)) if path.is_file() else ""
+            except ReadError:
+                self._cache[name] = ""
         return self._cache[name]
 
 

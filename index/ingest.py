@@ -1,10 +1,11 @@
-"""Documents -> sections, the way a reader sees them.
+"""Documents -> sections, the way a reader sees them, written once for every format.
 
-The seeds are web pages converted to text: a heading line followed by `Last updated : ...`
-starts a section, `### ` starts a sub-section, some files have no heading at all, notices and
-a table of contents surround the content, lines are sometimes broken mid-sentence, one file's
-encoding is broken, and the same section appears in more than one file. Everything here works
-from that layout alone; what is particular to a certification comes from `data/`.
+The readers (`index/readers/`) turn each file into the same plain blocks: headings with their
+level, paragraphs, table rows. Everything after that is here: which blocks are notices or a
+table of contents, where a section starts and what its heading path is, which date it
+carries, which lines and table cells state certificate numbers, and which sections are the
+same text saved twice. Nothing here knows a file format, and nothing is particular to a
+certification: that comes from `data/`.
 """
 
 from __future__ import annotations
@@ -14,73 +15,85 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-
-import ftfy
+from typing import Any
 
 from .analysis import plain_tokens
-from .catalog import Catalog, DataError, DocumentMeta, document_meta, load_yaml
+from .catalog import VISIBILITIES, Catalog, DataError, DocumentMeta
+from .dates import parse_date
+from .readers import SUFFIXES, Block, Document, ReadError, read
 
 log = logging.getLogger(__name__)
 
-DOCUMENT_SUFFIXES = (".txt", ".md")
+DOCUMENT_SUFFIXES = SUFFIXES
 
-LAST_UPDATED_RE = re.compile(
-    r"^\s*last\s+updated\s*[:：]\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?\s*$",
-    re.IGNORECASE,
-)
-SUBHEADING_RE = re.compile(r"^\s*#{2,6}\s+(?P<text>\S.*?)\s*#*\s*$")
-# "<label> No: <number>" and its obvious variants (No.: / No. / Number: / Nr: / #).
+# A page's own "last updated" stamp: chrome, not content, so it dates the section and is not quoted.
+LAST_UPDATED_RE = re.compile(r"^\s*last\s+(?:updated|modified|revised)\s*(?:on)?\s*[:：]?\s*(?P<date>.+)$",
+                             re.IGNORECASE)
+# Lines that date a whole document (a certificate's issue date, a letter's date); kept as text.
+DOC_DATE_RE = re.compile(
+    r"^\s*(?:date(?:\s+of\s+issue)?|issued(?:\s+on)?|issue\s+date|effective\s+date|updated|published)"
+    r"\s*[:：]\s*(?P<date>.+)$", re.IGNORECASE)
+# A certificate number as documents print them: "02016", "G01004", "QX-2020-0042", "IS 552878".
+NUMBER_VALUE = r"(?:[A-Z]{1,5} )?[A-Za-z0-9](?:[A-Za-z0-9./\-]*[A-Za-z0-9])?"
+# "<label> No: <number>" and its variants (No.: / No. / Number: / Nr: / ID: / #).
 NUMBER_LINE_RE = re.compile(
-    r"^\s*(?P<label>.{0,160}?)\s*\b(?:No\.?\s*[:：]|No\.|Nr\.?\s*[:：]|Number\s*[:：]|Num\.?\s*[:：]|#)"
-    r"\s*(?P<number>[A-Za-z0-9](?:[A-Za-z0-9./\-]*[A-Za-z0-9])?)\s*(?P<rest>\([^)]*\))?\s*[.;,]?\s*$",
+    r"^\s*(?P<label>.{0,160}?)\s*\b(?:No\.?\s*[:：]|No\.|Nr\.?\s*[:：]|Number\s*[:：]|Num\.?\s*[:：]|ID\s*[:：]|#)"
+    rf"\s*(?P<number>{NUMBER_VALUE})\s*(?P<rest>\([^)]*\))?\s*[.;,]?\s*$",
     re.IGNORECASE,
 )
-SENTENCE_END = ".!?。！？"
-TERMINAL = SENTENCE_END + ":;,)\"'”’)]】」"
-
-_FIX_CONFIG = ftfy.TextFixerConfig(
-    # Repair mojibake ("f√ºr" -> "für") but keep typography, so quotes stay verbatim.
-    uncurl_quotes=False,
-    fix_latin_ligatures=False,
-    fix_character_width=False,
-)
+# A table header or row label that names a certificate-number column: "Certificate number",
+# "Registration No.", "Cert. ID", "Certificate #".
+NUMBER_LABEL_RE = re.compile(
+    r"^\s*(?:[\w.]+\s+){0,3}?(?:certificate|cert\.?|registration|licen[cs]e|attestation|report|serial)"
+    r"\s*(?:no\.?|nr\.?|number|num\.?|id|#)\s*[:：]?\s*$", re.IGNORECASE)
+NUMBER_VALUE_RE = re.compile(rf"^\s*(?P<number>{NUMBER_VALUE})\s*$")
+TERMINAL = ".!?。！？:;,)\"'”’)]】」"
 
 
 # --- data shapes ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Block:
-    """A paragraph as a reader sees it. kind: text | heading | number."""
-
-    text: str
-    kind: str
-    line: int
-
-
-@dataclass(frozen=True)
 class NumberLine:
     label: str        # what the number certifies, e.g. "Cloud Object Storage Services"
-    number: str       # exactly as stated: "02016", "G01004", "QX-2020-0042"
-    text: str         # the whole line, verbatim
+    number: str       # exactly as stated: "02016", "G01004", "QX-2020-0042", "IS 552878"
+    text: str         # the line or table row, as quoted
     context: str      # the heading above it (for generic labels like "Certificate No")
 
 
 @dataclass
 class Section:
-    """One answerable unit: a dated section, a `###` sub-section, or a headless document."""
+    """One answerable unit: the text under one heading, with the path of headings above it.
 
-    source: str
-    title: str
-    family: str                       # the top-level section title (parts share it)
+    blocks are readers.Block with kind text | heading (a short title-like line inside the
+    section) | number (certificate-number lines) | row (a table row).
+    """
+
+    source: str                        # path relative to the seeds directory
+    path: tuple[str, ...]              # document title (if any) › headings › this heading
     blocks: list[Block]
     last_updated: str | None = None
     visibility: str = "public"
     source_url: str | None = None
-    certification: str | None = None  # a catalogue name or key, when known
+    certification: str | None = None   # named by front matter or data/documents.yaml
+    doc_title: str | None = None
     line: int = 1
     sources: list[str] = field(default_factory=list)
-    headed: bool = False              # titled by its own heading line in the document
+    headed: bool = False               # titled by headings of the document, not derived
+
+    @property
+    def title(self) -> str:
+        """This section's own heading."""
+        return self.path[-1]
+
+    @property
+    def family(self) -> str:
+        """The top of the path: the document's title, or its top-level section heading."""
+        return self.path[0]
+
+    @property
+    def display_title(self) -> str:
+        return " › ".join(self.path)
 
     @property
     def text(self) -> str:
@@ -90,85 +103,49 @@ class Section:
         return extract_numbers(self.blocks, self.title, generic_labels)
 
 
-# --- reading --------------------------------------------------------------------------------
-
-
-def read_document(path: Path) -> str:
-    """Decode a seed file and repair broken encodings; errors name the file and line."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DataError(path, None, f"cannot read: {exc.strerror}") from None
-    if b"\x00" in raw:
-        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
-        raise DataError(path, line, "binary data (NUL byte): seeds must be UTF-8 text")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise DataError(path, line, f"not UTF-8 text (byte {raw[exc.start]:#04x}); "
-                                    "save the file as UTF-8") from None
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return ftfy.fix_text(text, _FIX_CONFIG)
-
-
-def split_front_matter(text: str, path: Path | str) -> tuple[DocumentMeta | None, str, int]:
-    """Separate a leading `---` YAML block. Returns (meta, rest, lines consumed)."""
-    if not text.startswith("---\n"):
-        return None, text, 0
-    lines = text.split("\n")
-    for i in range(1, len(lines)):
-        if lines[i].strip() in ("---", "..."):
-            try:
-                mapping = load_yaml("\n".join(lines[1:i]), path) or {}
-                meta = document_meta(mapping, path, "front matter")
-            except DataError as exc:
-                # Lines inside the block count from the "---" line: report the file's line.
-                raise DataError(path, exc.line + 1 if exc.line else 1, exc.message) from None
-            return meta, "\n".join(lines[i + 1:]), i + 1
-    raise DataError(path, 1, "front matter starts with '---' but has no closing '---' line")
-
-
 @dataclass
-class _Para:
-    text: str
-    line: int
+class Skipped:
+    """A file that could not be indexed, and why: one warning line each."""
+
+    source: str
+    reason: str
 
 
-def _paragraphs(text: str, first_line: int) -> list[_Para]:
-    """Blank-line separated paragraphs (whitespace-only lines count as blank)."""
-    paras: list[_Para] = []
-    current: list[str] = []
-    start = first_line
-    for offset, line in enumerate(text.split("\n")):
-        if line.strip():
-            if not current:
-                start = first_line + offset
-            current.append(line.strip())
-        elif current:
-            paras.append(_Para("\n".join(current), start))
-            current = []
-    if current:
-        paras.append(_Para("\n".join(current), start))
-    return paras
+# --- metadata -------------------------------------------------------------------------------
 
 
-def _date(para: _Para) -> str | None:
-    m = LAST_UPDATED_RE.match(para.text)
-    if not m:
-        return None
-    year, month, day = (int(g) for g in m.groups())
-    if not (1 <= month <= 12 and 1 <= day <= 31):
-        return None
-    return f"{year:04d}-{month:02d}-{day:02d}"
+def _meta_text(meta: dict[str, Any], *keys: str) -> str | None:
+    for key in keys:
+        value = meta.get(key)
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value).strip():
+            return " ".join(str(value).split())
+    return None
 
 
-def _heading_date(paras: list[_Para], i: int) -> str | None:
-    """The date of the section that paragraph i heads: a single short line that is followed
-    by `Last updated : ...`. None when paragraph i is not a section heading."""
-    if i + 1 >= len(paras) or _date(paras[i]) or "\n" in paras[i].text or len(paras[i].text.split()) > 30:
-        return None
-    return _date(paras[i + 1])
+def document_meta(doc: Document, listed: DocumentMeta, where: str) -> DocumentMeta:
+    """What certdesk uses of a file's own metadata, with data/documents.yaml filling gaps.
+
+    Any other key is ignored. An unknown visibility is read as "internal": a typo must never
+    show a restricted page in a shared channel.
+    """
+    visibility = _meta_text(doc.meta, "visibility")
+    if visibility is not None and visibility not in VISIBILITIES:
+        log.warning("%s: visibility %r is not one of %s; treating the page as internal",
+                    where, visibility, ", ".join(VISIBILITIES))
+        visibility = "internal"
+    return DocumentMeta(
+        title=(doc.title if _meta_text(doc.meta, "title") else None) or listed.title or doc.title,
+        visibility=visibility or listed.visibility or "public",
+        source_url=_meta_text(doc.meta, "source_url") or listed.source_url,
+        certification=_meta_text(doc.meta, "certification") or listed.certification,
+    )
+
+
+# --- block-level judgements -----------------------------------------------------------------
+
+
+def _norm(text: str) -> str:
+    return " ".join(plain_tokens(text))
 
 
 def _number_match(line: str) -> re.Match[str] | None:
@@ -184,88 +161,108 @@ def _is_heading_like(text: str) -> bool:
     return not text.rstrip().endswith(tuple(".;:,")) and not _number_match(text)
 
 
-def _norm(text: str) -> str:
-    return " ".join(plain_tokens(text))
+def _last_updated(block: Block) -> str | None:
+    if block.kind != "text" or "\n" in block.text:
+        return None
+    m = LAST_UPDATED_RE.match(block.text)
+    return parse_date(m["date"]) if m else None
+
+
+def _stated_date(block: Block) -> str | None:
+    """A "Date: …" / "Issued: …" line in a text block: the date the document states."""
+    if block.kind != "text":
+        return None
+    for line in block.text.split("\n"):
+        m = DOC_DATE_RE.match(line) or LAST_UPDATED_RE.match(line)
+        if m and parse_date(m["date"]):
+            return parse_date(m["date"])
+    return None
 
 
 # --- boilerplate ----------------------------------------------------------------------------
 
 
-def _drop_boilerplate(paras: list[_Para], headings: set[int], catalog: Catalog) -> list[_Para]:
-    """Remove notice blocks, the table of contents, repeated page headers, disclaimers."""
+def drop_boilerplate(blocks: list[Block], catalog: Catalog) -> list[Block]:
+    """Remove notice blocks, the table of contents, repeated page headers, disclaimers.
+
+    A notice heading ("Copyright Notice", "Contents") drops what follows it up to the next
+    structural heading; a short line repeated three or more times is a running header.
+    """
     vocab = catalog.vocabulary
     block_names = {_norm(h) for h in vocab.block_headings}
-    norms = [_norm(p.text) for p in paras]
-    counts = Counter(norms)
-    kept: list[_Para] = []
+    counts = Counter(_norm(b.text) for b in blocks if b.kind == "text")
+    kept: list[Block] = []
     in_block = False
-    for i, (p, norm) in enumerate(zip(paras, norms)):
-        if i in headings or SUBHEADING_RE.match(p.text):
-            in_block = False
-        if norm in block_names and i not in headings:
+    for b in blocks:
+        norm = _norm(b.text)
+        if b.kind == "heading":
+            in_block = norm in block_names
+            if not in_block:
+                kept.append(b)
+            continue
+        if b.kind == "text" and norm in block_names:
             in_block = True
             continue
         if in_block:
             continue
-        if any(rx.search(p.text) for rx in vocab.boilerplate):
+        if b.kind == "text" and any(rx.search(b.text) for rx in vocab.boilerplate):
             continue
-        # The same short line three or more times: a running page header, not content.
-        if counts[norm] >= 3 and i not in headings and len(p.text.split()) <= 8 \
-                and not _number_match(p.text):
+        if (b.kind == "text" and counts[norm] >= 3 and len(b.text.split()) <= 8
+                and not _number_match(b.text)):
             continue
-        kept.append(p)
+        kept.append(b)
     return kept
 
 
 # --- structure ------------------------------------------------------------------------------
 
 
-def _rejoin(paras: list[_Para]) -> list[_Para]:
-    """Re-join a sentence that the PDF conversion broke across paragraphs."""
-    out: list[_Para] = []
-    for p in paras:
+def _rejoin(blocks: list[Block]) -> list[Block]:
+    """Re-join a sentence that a PDF conversion broke across paragraphs."""
+    out: list[Block] = []
+    for b in blocks:
         prev = out[-1] if out else None
-        if (prev is not None and p.text[:1].islower()
-                and not prev.text.rstrip().endswith(tuple(TERMINAL))
-                and not SUBHEADING_RE.match(prev.text) and len(prev.text.split()) > 15):
-            out[-1] = _Para(prev.text + " " + p.text, prev.line)
+        if (prev is not None and b.kind == prev.kind == "text" and b.text[:1].islower()
+                and not prev.text.rstrip().endswith(tuple(TERMINAL)) and len(prev.text.split()) > 15):
+            out[-1] = replace(prev, text=prev.text + " " + b.text)
         else:
-            out.append(p)
+            out.append(b)
     return out
 
 
-def _blocks(paras: list[_Para]) -> list[Block]:
-    blocks = []
-    for p in paras:
-        sub = SUBHEADING_RE.match(p.text)
-        if sub:
-            blocks.append(Block(sub.group("text"), "heading", p.line))
-        elif all(_number_match(line) for line in p.text.split("\n")):
-            blocks.append(Block(p.text, "number", p.line))
-        elif _is_heading_like(p.text):
-            blocks.append(Block(p.text, "heading", p.line))
-        else:
-            blocks.append(Block(p.text, "text", p.line))
-    return blocks
+def _classify(blocks: list[Block]) -> list[Block]:
+    """Text blocks -> runs of certificate-number lines, title-like lines, and prose."""
+    out: list[Block] = []
+    for b in blocks:
+        if b.kind != "text":
+            out.append(b)
+            continue
+        lines = b.text.split("\n")
+        run: list[str] = []
+        run_is_number = False
+
+        def flush() -> None:
+            if not run:
+                return
+            text = "\n".join(run)
+            kind = "number" if run_is_number else ("heading" if _is_heading_like(text) else "text")
+            out.append(Block(kind, text, line=b.line))
+
+        for line in lines:
+            is_number = bool(_number_match(line))
+            if run and is_number != run_is_number:
+                flush()
+                run = []
+            run.append(line)
+            run_is_number = is_number
+        flush()
+    return out
 
 
-def _split_parts(title: str, paras: list[_Para]) -> list[tuple[str, list[_Para], int]]:
-    """Split at `###` sub-headings: (title, paragraphs, line) for the intro and each part."""
-    parts: list[tuple[str, list[_Para], int]] = [(title, [], paras[0].line if paras else 1)]
-    for p in paras:
-        sub = SUBHEADING_RE.match(p.text)
-        if sub:
-            parts.append((sub.group("text"), [], p.line))
-        else:
-            parts[-1][1].append(p)
-    return [part for part in parts if part[1]]
-
-
-def _derive_title(paras: list[_Para], catalog: Catalog) -> str:
+def _derive_title(blocks: list[Block], catalog: Catalog) -> str:
     """Name a document that has no heading and no metadata from its own content."""
-    text = " ".join(p.text for p in paras)
-    tokens = plain_tokens(text)
-    joined = " " + " ".join(tokens) + " "
+    text = " ".join(b.text for b in blocks)
+    joined = " " + " ".join(plain_tokens(text)) + " "
     best, best_count = None, 1
     for cert in catalog.certifications:
         count = sum(joined.count(" " + " ".join(plain_tokens(n)) + " ") for n in cert.names if plain_tokens(n))
@@ -273,95 +270,127 @@ def _derive_title(paras: list[_Para], catalog: Catalog) -> str:
             best, best_count = cert, count
     if best is not None:
         return best.titles[0] if best.titles else best.name
-    for p in paras:
-        sub = SUBHEADING_RE.match(p.text)
-        if sub:
-            return sub.group("text")
-    words = paras[0].text.split() if paras else ["Untitled"]
+    words = blocks[0].text.split() if blocks else ["Untitled"]
     return " ".join(words[:8]) + (" …" if len(words) > 8 else "")
 
 
-def parse_document(path: Path, catalog: Catalog) -> list[Section]:
-    """Split one seed file into sections."""
-    name = path.name
-    text = read_document(path)
-    front, body, consumed = split_front_matter(text, path)
-    listed = catalog.documents.get(name, DocumentMeta())
-    meta = DocumentMeta(
-        title=(front and front.title) or listed.title,
-        visibility=(front and front.visibility) or listed.visibility or "public",
-        source_url=(front and front.source_url) or listed.source_url,
-        certification=(front and front.certification) or listed.certification,
-    )
-    paras = _paragraphs(body, consumed + 1)
-    headings = {i for i in range(len(paras)) if _heading_date(paras, i)}
-    paras = _drop_boilerplate(paras, headings, catalog)
-    # Indices changed with the boilerplate gone: find the headings again.
-    sections_raw: list[tuple[str, str | None, list[_Para], int]] = []
-    preamble: list[_Para] = []
-    i = 0
-    while i < len(paras):
-        date = _heading_date(paras, i)
-        if date:
-            sections_raw.append((paras[i].text, date, [], paras[i].line))
-            i += 2
-            continue
-        (sections_raw[-1][2] if sections_raw else preamble).append(paras[i])
-        i += 1
+@dataclass
+class _Open:
+    """The section being collected while walking a document's blocks."""
 
-    if not sections_raw:
-        # A document without headings is one section, named by metadata or its content.
-        content = [p for p in preamble if not _date(p)]
-        if not content:
-            return []
-        title = meta.title or _derive_title(content, catalog)
-        sections_raw = [(title, None, content, content[0].line)]
-    else:
-        # Prose before the first heading (not notices or contents) is kept as an introduction.
-        intro = [p for p in preamble if not _is_heading_like(p.text)]
-        if intro:
-            title = meta.title or _derive_title(intro, catalog)
-            sections_raw.insert(0, (title, None, intro, intro[0].line))
+    headings: list[tuple[int, str, str | None]]    # (level, heading, date stated under it)
+    blocks: list[Block]
+    line: int
+
+
+def _title_heading(doc: Document, title: str | None) -> Block | None:
+    """The level-1 heading that is the document's title: the only level-1 heading, first."""
+    level1 = [b for b in doc.blocks if b.kind == "heading" and b.level == 1]
+    first = next((b for b in doc.blocks if b.kind == "heading"), None)
+    if len(level1) == 1 and first is level1[0] and (title is None or doc.title == first.text
+                                                    or _norm(first.text) in _norm(title)
+                                                    or _norm(title) in _norm(first.text)):
+        return first
+    return None
+
+
+def sections_of(doc: Document, source: str, listed: DocumentMeta, catalog: Catalog) -> list[Section]:
+    """One document -> its sections, each with its heading path and date."""
+    meta = document_meta(doc, listed, source)
+    blocks = drop_boilerplate(doc.blocks, catalog)
+    title_block = _title_heading(Document(doc.path, blocks), meta.title)
+    title = meta.title or (title_block.text if title_block else None)
+    doc_date = next((d for d in map(_stated_date, blocks) if d), None) or doc.date
+
+    raw: list[_Open] = []
+    current = _Open([], [], blocks[0].line if blocks else 1)
+    for b in blocks:
+        if b is title_block:
+            continue
+        if b.kind == "heading":
+            raw.append(current)
+            stack = [h for h in current.headings if h[0] < b.level]
+            current = _Open(stack + [(b.level, b.text, None)], [], b.line)
+            continue
+        date = _last_updated(b)
+        if date and not current.blocks:
+            # "Last updated : …" straight under a heading dates it and everything under it.
+            if current.headings:
+                level, text, _ = current.headings[-1]
+                current.headings[-1] = (level, text, date)
+            else:
+                doc_date = date
+            continue
+        current.blocks.append(b)
+    raw.append(current)
 
     sections: list[Section] = []
-    for family, date, body_paras, line in sections_raw:
+    for part in raw:
+        content = _classify(_rejoin(part.blocks))
+        heads = [h[1] for h in part.headings]
         # A heading repeated as the first line of its own body (e.g. "HIPAA") is noise.
-        while body_paras and _norm(body_paras[0].text) == _norm(family):
-            body_paras = body_paras[1:]
-        for title, part, part_line in _split_parts(family, _rejoin(body_paras)):
-            blocks = _blocks(part)
-            if not any(b.kind != "heading" for b in blocks):
-                continue
-            sections.append(Section(
-                source=name, title=title, family=family, blocks=blocks, last_updated=date,
-                visibility=meta.visibility or "public", source_url=meta.source_url,
-                certification=meta.certification, line=part_line, sources=[name],
-                headed=date is not None,
-            ))
+        while content and heads and _norm(content[0].text) == _norm(heads[-1]):
+            content = content[1:]
+        if not any(b.kind in ("text", "number", "row") for b in content):
+            continue
+        if not heads and not title and not any(b.kind == "text" and not _is_heading_like(b.text)
+                                               for b in content):
+            continue       # stray lines before the first heading of a titleless page
+        path = tuple(([title] if title else []) + heads) or (_derive_title(content, catalog),)
+        date = next((h[2] for h in reversed(part.headings) if h[2]), None) or doc_date
+        sections.append(Section(
+            source=source, path=path, blocks=content, last_updated=date,
+            visibility=meta.visibility or "public", source_url=meta.source_url,
+            certification=meta.certification, doc_title=title, line=part.line,
+            sources=[source], headed=bool(heads or title),
+        ))
     return sections
 
 
 # --- certificate numbers --------------------------------------------------------------------
 
 
+def _label(raw: str, context: str, generic_labels: frozenset[str]) -> str:
+    """A number's label; a generic one ("Certificate No") takes the heading above it."""
+    raw = raw.strip(" :-–—\t")
+    specific = [w for w in plain_tokens(raw) if w not in generic_labels]
+    return raw if specific else (f"{context} — {raw}" if raw else context)
+
+
+def _row_numbers(b: Block, context: str, generic_labels: frozenset[str]) -> list[NumberLine]:
+    """Numbers in a table row: a "Certificate number" column, or a "Registration No. | X" row."""
+    found: list[NumberLine] = []
+    cells = b.cells
+    for i, head in enumerate(b.header[:len(cells)]):
+        value = NUMBER_VALUE_RE.match(cells[i])
+        if NUMBER_LABEL_RE.match(head) and value and any(c.isdigit() for c in value["number"]):
+            others = [c for j, c in enumerate(cells) if j != i and c]
+            label = others[0] if others else context
+            found.append(NumberLine(label=label, number=value["number"], text=b.text, context=context))
+    if not found:
+        for i in range(len(cells) - 1):
+            value = NUMBER_VALUE_RE.match(cells[i + 1])
+            if NUMBER_LABEL_RE.match(cells[i]) and value and any(c.isdigit() for c in value["number"]):
+                found.append(NumberLine(label=_label(cells[i], context, generic_labels),
+                                        number=value["number"], text=b.text, context=context))
+    return found
+
+
 def extract_numbers(blocks: list[Block], title: str, generic_labels: frozenset[str]) -> list[NumberLine]:
-    """Every "<label> No: <number>" line, labelled by the heading above when the label is generic."""
+    """Every certificate number a section states, from number lines and table rows, in order."""
     numbers: list[NumberLine] = []
     context = title
     for block in blocks:
         if block.kind == "heading":
             context = block.text
-            continue
-        if block.kind != "number":
-            continue
-        for line in block.text.split("\n"):
-            m = _number_match(line)
-            if not m:
-                continue
-            raw = m["label"].strip(" :-–—\t")
-            specific = [w for w in plain_tokens(raw) if w not in generic_labels]
-            label = raw if specific else (f"{context} — {raw}" if raw else context)
-            numbers.append(NumberLine(label=label, number=m["number"], text=line.strip(), context=context))
+        elif block.kind == "row":
+            numbers.extend(_row_numbers(block, context, generic_labels))
+        elif block.kind == "number":
+            for line in block.text.split("\n"):
+                m = _number_match(line)
+                if m:
+                    numbers.append(NumberLine(label=_label(m["label"], context, generic_labels),
+                                              number=m["number"], text=line.strip(), context=context))
     return numbers
 
 
@@ -369,17 +398,27 @@ def extract_numbers(blocks: list[Block], title: str, generic_labels: frozenset[s
 
 
 def document_files(seeds_dir: Path) -> list[Path]:
+    """Every visible file under the seeds directory (subfolders included), sorted."""
     if not seeds_dir.is_dir():
         raise DataError(seeds_dir, None, "seeds directory not found (set CERTDESK_SEEDS_DIR)")
-    files = []
-    for path in sorted(seeds_dir.rglob("*")):
-        if not path.is_file() or any(part.startswith(".") for part in path.relative_to(seeds_dir).parts):
-            continue
-        if path.suffix.lower() in DOCUMENT_SUFFIXES:
-            files.append(path)
-        else:
-            log.warning("skipping %s: only %s files are documents", path, ", ".join(DOCUMENT_SUFFIXES))
-    return files
+    return [path for path in sorted(seeds_dir.rglob("*"))
+            if path.is_file() and not any(part.startswith(".") for part in path.relative_to(seeds_dir).parts)]
+
+
+def source_name(path: Path, seeds_dir: Path) -> str:
+    return path.relative_to(seeds_dir).as_posix()
+
+
+def parse_file(path: Path, catalog: Catalog, seeds_dir: Path | None = None) -> list[Section]:
+    """One file -> its sections (ReadError when it cannot be read)."""
+    source = source_name(path, seeds_dir) if seeds_dir else path.name
+    listed = catalog.documents.get(source) or catalog.documents.get(path.name) or DocumentMeta()
+    return sections_of(read(path), source, listed, catalog)
+
+
+def visible_text(path: Path) -> str:
+    """Everything a reader of the file sees, in order: what a quoted passage must come from."""
+    return "\n\n".join(b.text for b in read(path).blocks)
 
 
 def _shingles(text: str, size: int = 4) -> set[tuple[str, ...]]:
@@ -388,14 +427,16 @@ def _shingles(text: str, size: int = 4) -> set[tuple[str, ...]]:
 
 
 def _same_section(a: Section, b: Section, containment: float, threshold: float) -> bool:
-    """Most 4-grams shared, same audience; two different headings need near-identical text.
+    """Essentially the same text, for the same audience.
 
-    Sections written from one template (the Thailand and Philippines audits share 0.67 of
-    their 4-grams) are different sections: their headings say so.
+    Two sections under different headings, or two parts of one document, need near-identical
+    text: pages written from one template (two audits sharing 0.67 of their 4-grams, an
+    "in-scope services" table each page fills differently) are different sections.
     """
     if a.visibility != b.visibility:
         return False
-    if a.headed and b.headed and _norm(a.family) != _norm(b.family):
+    if a.source == b.source or (a.headed and b.headed and _norm(a.display_title) != _norm(b.display_title)
+                                and _norm(a.title) != _norm(b.title)):
         return containment >= 0.85
     return containment >= threshold
 
@@ -448,12 +489,25 @@ def merge_duplicates(sections: list[Section], threshold: float = 0.6) -> list[Se
     return merged
 
 
-def load_sections(seeds_dir: Path, catalog: Catalog) -> list[Section]:
-    """Every section of every seed document, duplicates merged."""
+def load_sections(seeds_dir: Path, catalog: Catalog) -> tuple[list[Section], list[Skipped]]:
+    """Every section of every readable document, duplicates merged, and the files skipped.
+
+    One bad file never takes the corpus down: it is skipped with one warning naming it and
+    the reason, and everything else is indexed.
+    """
     sections: list[Section] = []
+    skipped: list[Skipped] = []
     for path in document_files(seeds_dir):
-        found = parse_document(path, catalog)
+        source = source_name(path, seeds_dir)
+        try:
+            found = parse_file(path, catalog, seeds_dir)
+        except ReadError as exc:
+            skipped.append(Skipped(source, str(exc)))
+            continue
         if not found:
-            log.warning("%s: no content found", path)
+            skipped.append(Skipped(source, "no readable text"))
+            continue
         sections.extend(found)
-    return merge_duplicates(sections)
+    for s in skipped:
+        log.warning("skipping %s: %s", s.source, s.reason)
+    return merge_duplicates(sections), skipped

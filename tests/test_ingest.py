@@ -6,8 +6,20 @@ from pathlib import Path
 
 import pytest
 
-from index.catalog import Catalog, DataError, load_catalog
-from index.ingest import load_sections, merge_duplicates, parse_document, read_document
+from index.catalog import Catalog, load_catalog
+from index.ingest import load_sections as _load_sections
+from index.ingest import merge_duplicates, visible_text
+from index.ingest import parse_file as parse_document
+from index.readers import ReadError
+
+
+def load_sections(seeds, catalog):
+    sections, skipped = _load_sections(seeds, catalog)
+    assert skipped == []
+    return sections
+
+
+read_document = visible_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -133,7 +145,7 @@ def test_sections_without_numbers_state_none(region, catalog):
 
 def test_new_document_with_front_matter_and_number_variants(tmp_path, catalog):
     path = write(tmp_path, "new.txt", """---
-title: Ignored because the document has its own headings
+title: ISO/IEC 27017 at Example Cloud
 visibility: internal
 source_url: https://example.com/iso
 ---
@@ -168,44 +180,44 @@ def test_a_no_without_digits_is_not_a_certificate_number(tmp_path, catalog):
     assert section.numbers(catalog.vocabulary.generic_labels) == []
 
 
-def test_unknown_front_matter_key_names_file_and_line(tmp_path, catalog):
-    path = write(tmp_path, "bad.txt", "---\ntitle: X\nvisiblity: internal\n---\nBody text.\n")
-    with pytest.raises(DataError) as err:
-        parse_document(path, catalog)
-    assert "bad.txt:3" in str(err.value) and "visiblity" in str(err.value)
+def test_unknown_front_matter_keys_are_ignored_and_known_ones_used(tmp_path, catalog):
+    path = write(tmp_path, "page.txt", "---\ntitle: Aurora Seal\ndescription: x\nauthor: y\nms.topic: conceptual\n"
+                                       "visiblity: internal\nms.date: 06/24/2024\n---\nBody text here.\n")
+    (section,) = parse_document(path, catalog)
+    assert section.title == "Aurora Seal" and section.last_updated == "2024-06-24"
+    assert section.visibility == "public"          # the misspelt key is not "visibility"
+    assert "description" not in section.text and "Body text here." in section.text
 
 
-def test_invalid_front_matter_yaml_names_the_file_line(tmp_path, catalog):
+def test_invalid_front_matter_yaml_is_left_out_and_the_page_read(tmp_path, catalog, caplog):
     path = write(tmp_path, "bad.txt", "---\ntitle: ok\nsource_url: a: b\n---\nBody text.\n")
-    with pytest.raises(DataError) as err:
-        parse_document(path, catalog)
-    assert "bad.txt:3" in str(err.value) and "invalid YAML" in str(err.value)
+    (section,) = parse_document(path, catalog)
+    assert section.text == "Body text." and "not valid YAML" in caplog.text
 
 
-def test_invalid_visibility_is_refused(tmp_path, catalog):
+def test_unknown_visibility_is_read_as_internal(tmp_path, catalog, caplog):
     path = write(tmp_path, "bad.txt", "---\nvisibility: secret\n---\nBody text.\n")
-    with pytest.raises(DataError, match="public, internal"):
-        parse_document(path, catalog)
+    (section,) = parse_document(path, catalog)
+    assert section.visibility == "internal" and "secret" in caplog.text
 
 
-def test_unclosed_front_matter_is_refused(tmp_path, catalog):
-    path = write(tmp_path, "bad.txt", "---\ntitle: X\nBody text.\n")
-    with pytest.raises(DataError, match="no closing"):
-        parse_document(path, catalog)
+def test_unclosed_front_matter_is_text_not_metadata(tmp_path, catalog):
+    path = write(tmp_path, "odd.txt", "---\nvisibility: internal\nBody text.\n")
+    (section,) = parse_document(path, catalog)
+    assert section.visibility == "public" and "Body text." in section.text
 
 
-def test_invalid_utf8_names_file_and_line(tmp_path, catalog):
+def test_windows_1252_text_is_decoded(tmp_path, catalog):
     path = tmp_path / "latin1.txt"
-    path.write_bytes("Heading\n\nLast updated : 2024-01-01\n\nGr\xfc\xdfe\n".encode("latin-1"))
-    with pytest.raises(DataError) as err:
-        parse_document(path, catalog)
-    assert "latin1.txt:5" in str(err.value) and "UTF-8" in str(err.value)
+    path.write_bytes("Heading\n\nLast updated : 2024-01-01\n\nGr\xfc\xdfe aus K\xf6ln.\n".encode("cp1252"))
+    (section,) = parse_document(path, catalog)
+    assert section.text == "Grüße aus Köln."
 
 
 def test_binary_file_is_refused(tmp_path, catalog):
     path = tmp_path / "x.txt"
     path.write_bytes(b"text\n\x00\x01")
-    with pytest.raises(DataError, match="binary"):
+    with pytest.raises(ReadError, match="binary"):
         parse_document(path, catalog)
 
 

@@ -1,0 +1,119 @@
+"""Which certification a section belongs to, and the names a question may call it by.
+
+Curated names live in `data/certifications.yaml`. A document about a certification nobody has
+curated still has to be answerable by its own names, so those are read from the document:
+its title ("Aurora Cloud Trust Seal (ACTS)"), the numbered standard in it ("ISO/IEC 27001"
+-> "ISO 27001"), and an acronym its first paragraph defines for a name in the title. A name
+decides that a question is about the certification, so only forms that cannot mean anything
+else count: a bare "ISO" or a provider's "AWS" in a title is not a name.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .analysis import plain_tokens
+from .catalog import Catalog, Certification, slug
+from .ingest import Section
+
+_ACRONYM_RE = re.compile(r"^(?=.*[A-Z].*[A-Z0-9])[A-Z0-9][A-Za-z0-9]*(?:[-:.][A-Za-z0-9]+)*$")
+_NUMBERED_RE = re.compile(r"^\d[\w.:\-()]*$")
+# "Cloud Security Mark (CSM)": a run of capitalised words, then the acronym in parentheses.
+_DEFINITION_RE = re.compile(r"((?:[A-Z][\w'’\-]*\s+(?:(?:of|for|and|the|on|in|de|du|des|für)\s+)*){1,8})\(([A-Z][A-Za-z0-9\-]{1,11})\)")
+
+
+def _is_acronym(word: str, stopwords: frozenset[str]) -> bool:
+    upper = sum(c.isupper() for c in word)
+    return (bool(_ACRONYM_RE.match(word)) and (upper >= 2 or any(c.isdigit() for c in word))
+            and len(word) >= 2 and word.lower() not in stopwords and not word.isdigit())
+
+
+def _initials_match(long_form: str, acronym: str) -> bool:
+    """"Cloud Security Mark" for CSM: the acronym's letters start the long form's words."""
+    initials = "".join(w[0] for w in re.findall(r"[A-Za-z][\w'’\-]*", long_form)).upper()
+    letters = "".join(c for c in acronym.upper() if c.isalpha())
+    it = iter(initials)
+    return len(letters) >= 2 and all(c in it for c in letters)
+
+
+def title_names(title: str, stopwords: frozenset[str]) -> list[str]:
+    """Names in a title: numbered standards with their acronym, and acronyms it defines."""
+    if title.upper() == title and len(title.split()) > 3:   # a heading in capitals is shouting
+        return []
+    names: list[str] = []
+    words = [w.strip(".,;()[]") for w in re.split(r"\s+", title) if w.strip(".,;()[]")]
+    for i, word in enumerate(words):
+        if not _NUMBERED_RE.match(word) or i == 0:
+            continue
+        prev = [p for p in words[i - 1].split("/") if _is_acronym(p, stopwords)]
+        names.extend(f"{p} {word}" for p in prev)
+        if len(prev) > 1:
+            names.append(f"{words[i - 1]} {word}")
+    for m in re.finditer(r"\(([^()]{2,12})\)", title):
+        inner = m.group(1).strip()
+        if _is_acronym(inner, stopwords):
+            names.append(inner)
+    if len(words) <= 2:
+        names.extend(w for w in words if _is_acronym(w, stopwords) and not _NUMBERED_RE.match(w))
+    return names
+
+
+def defined_names(text: str, title: str) -> list[str]:
+    """"Long Name (ACR)" definitions in `text` whose long form or acronym the title uses."""
+    title_norm = f" {' '.join(plain_tokens(title))} "
+    names: list[str] = []
+    for m in _DEFINITION_RE.finditer(text):
+        long_form, acronym = " ".join(m.group(1).split()), m.group(2)
+        # Trim leading words until the initials line up ("The Aurora Cloud Trust Seal").
+        words = long_form.split()
+        while words and not _initials_match(" ".join(words), acronym):
+            words = words[1:]
+        while len(words) > 1 and _initials_match(" ".join(words[1:]), acronym) \
+                and words[0][0].upper() != acronym[0].upper():
+            words = words[1:]
+        if not words:
+            continue
+        long_form = " ".join(words)
+        if (f" {' '.join(plain_tokens(long_form))} " in title_norm
+                or f" {' '.join(plain_tokens(acronym))} " in title_norm):
+            names += [long_form, acronym]
+    return names
+
+
+def _first_text(section: Section) -> str:
+    return next((b.text for b in section.blocks if b.kind == "text"), "")
+
+
+def _catalog_match(section: Section, catalog: Catalog) -> Certification | None:
+    """A curated certification named by the section's heading path, most general first."""
+    path = [p for p in ([section.doc_title] if section.doc_title else []) + list(section.path) if p]
+    for element in dict.fromkeys(path):
+        norm = " ".join(plain_tokens(element))
+        for cert in catalog.certifications:
+            if any(" ".join(plain_tokens(t)) == norm for t in cert.titles):
+                return cert
+        padded = f" {norm} "
+        best: tuple[int, Certification] | None = None
+        for cert in catalog.certifications:
+            for name in (cert.name, *cert.names):
+                tokens = " ".join(plain_tokens(name))
+                if tokens and f" {tokens} " in padded and (best is None or len(tokens) > best[0]):
+                    best = (len(tokens), cert)
+        if best:
+            return best[1]
+    return None
+
+
+def certification_of(section: Section, catalog: Catalog) -> Certification:
+    """The catalogue entry a section belongs to, or one named by the document itself."""
+    stopwords = catalog.vocabulary.stopwords
+    if section.certification:
+        cert = catalog.certification(section.certification)
+        if cert:
+            return cert
+    cert = _catalog_match(section, catalog)
+    if cert:
+        return cert
+    name = section.certification or section.doc_title or section.family
+    names = [name, *title_names(name, stopwords), *defined_names(_first_text(section), name)]
+    return Certification(key=slug(name), name=name, titles=(name,), names=tuple(dict.fromkeys(names)))
