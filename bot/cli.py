@@ -72,7 +72,13 @@ def _parser() -> argparse.ArgumentParser:
 
     idx = sub.add_parser("index", help="manage the search index")
     idx_sub = idx.add_subparsers(dest="index_command", metavar="ACTION")
-    idx_sub.add_parser("build", help="rebuild the index from seeds/ and data/ and swap it in atomically")
+    bld = idx_sub.add_parser("build", help="rebuild the index from seeds/ and data/ and swap it in atomically",
+                             description="Rebuild the index and swap it in atomically. A document that "
+                                         "cannot be read is skipped with a warning naming it; "
+                                         "the rest is indexed.")
+    bld.add_argument("--strict", action="store_true",
+                     help="fail (exit 1, previous index kept) when any document cannot be read, "
+                          "e.g. in a docs repository's CI")
     idx_sub.add_parser("status", help="say where the index is and whether it is up to date")
     return parser
 
@@ -176,7 +182,8 @@ def _index(args: argparse.Namespace, paths: Paths, out: TextIO) -> int:
     from index.build import content_hash, current_path, read_manifest
 
     if args.index_command == "build":
-        info = build_index(paths)
+        info = build_index(paths, strict=args.strict)
+        # Each skipped file was already logged as one warning line naming it and the reason.
         out.write(f"built index of {info.sections} sections from {info.documents} documents "
                   f"in {info.seconds:.2f}s: {info.path}\n")
         return 0
