@@ -107,3 +107,41 @@ def tokens_with_spans(text: str) -> list[tuple[str, int, int]]:
 
 def stems(text: str) -> list[str]:
     return [stem(t) for t in plain_tokens(text)]
+
+
+_ROMAN = re.compile(r"^[IVX]+$")
+
+
+def _is_acronym(surface: str) -> bool:
+    if _ROMAN.match(surface):          # "Type II", "Class IV": numerals, not names
+        return False
+    letters = [c for c in surface if c.isalpha()]
+    return len(letters) >= 2 and sum(c.isupper() for c in letters) >= 2
+
+
+def _is_code(token: str) -> bool:
+    """Letters and digits in one token: "soc2", "c5", "v3", "17a"."""
+    return any(c.isdigit() for c in token) and any(c.isalpha() for c in token) and not CJK_RE.match(token)
+
+
+def identifiers(text: str) -> set[str]:
+    """Names of standards as written: acronyms ("gdpr"), codes ("soc2", "c5") and an acronym
+    with its number squashed ("ISO 27017", "ISO/IEC 27017" -> "iso27017"), so "SOC 2" and
+    "SOC2" are one identifier, and "ISO 22301" is never found in a text that says "ISO 27001"."""
+    found: set[str] = set()
+    spans = list(_pieces(text))
+    for k, (token, start, end) in enumerate(spans):
+        surface, folded = text[start:end], fold(token)
+        if _is_acronym(surface) or _is_code(folded):
+            found.add(folded)
+        if not folded[:1].isdigit():
+            continue
+        # Acronyms just before a number, through "/": "ISO/IEC 27001" -> iso27001, iec27001.
+        j, gap_ok = k - 1, ("", "-")
+        while j >= 0:
+            prev_token, prev_start, prev_end = spans[j]
+            if not _is_acronym(text[prev_start:prev_end]) or text[prev_end:spans[j + 1][1]].strip() not in gap_ok:
+                break
+            found.add(fold(prev_token) + folded)
+            j, gap_ok = j - 1, ("/",)
+    return found

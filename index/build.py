@@ -27,11 +27,12 @@ from pathlib import Path
 from whoosh import index as windex
 from whoosh.fields import ID, STORED, TEXT, Schema
 
-from .analysis import plain_analyzer, plain_tokens, stem, stem_analyzer
+from .analysis import identifiers, plain_analyzer, plain_tokens, stem, stem_analyzer
 from .catalog import Catalog, Certification, data_files, load_catalog
 from .config import Paths
 from .ingest import Section, Skipped, document_files, load_sections
 from .naming import certification_of
+from .asks import SentenceMarker, raw_asks
 from .passages import StoredNumber, sentences_of
 
 log = logging.getLogger(__name__)
@@ -116,8 +117,9 @@ def is_fresh(paths: Paths, digest: str | None = None) -> bool:
 # --- building -------------------------------------------------------------------------------
 
 
-def _document(n: int, section: Section, cert: Certification, catalog: Catalog) -> dict:
+def _document(n: int, section: Section, cert: Certification, catalog: Catalog, marker: SentenceMarker) -> dict:
     blocks = [(b.text, b.kind) for b in section.blocks]
+    own_names = (cert.name, *cert.titles, *cert.names)
     numbers = [
         StoredNumber(label=nl.label, number=nl.number, text=nl.text,
                      terms=frozenset(stem(t) for t in plain_tokens(f"{nl.label} {nl.context}")))
@@ -140,7 +142,8 @@ def _document(n: int, section: Section, cert: Certification, catalog: Catalog) -
         data={
             "certification": cert.name,
             "title": title,
-            "sentences": sentences_of(blocks),
+            "sentences": sentences_of(blocks, lambda text: marker.kinds(text, own_names)),
+            "ids": sorted(identifiers(f"{title}\n{body}")),
             "numbers": numbers,
             "last_updated": section.last_updated,
             "source": section.source,
@@ -164,6 +167,8 @@ def _lexicon(catalog: Catalog, certs: dict[str, Certification]) -> dict:
             "stopwords": sorted(v.stopwords), "number_words": sorted(v.number_words),
             "all_words": sorted(v.all_words), "definition_words": sorted(v.definition_words),
             "synonyms": [list(g) for g in v.synonyms],
+            "asks": raw_asks(v.asks), "history_words": sorted(v.history_words),
+            "named_documents": [list(g) for g in v.named_documents],
         },
     }
 
@@ -222,13 +227,14 @@ def build_index(paths: Paths, *, force: bool = True, strict: bool = False) -> Bu
         target.mkdir(parents=True)
         try:
             certs: dict[str, Certification] = {}
+            marker = SentenceMarker(catalog.vocabulary.asks, catalog.vocabulary.company_names)
             ix = windex.create_in(str(target), make_schema())
             writer = ix.writer(limitmb=128)
             try:
                 for n, section in enumerate(sections):
                     cert = certification_of(section, catalog)
                     certs.setdefault(cert.key, cert)
-                    writer.add_document(**_document(n, section, cert, catalog))
+                    writer.add_document(**_document(n, section, cert, catalog, marker))
                 writer.commit()
             except BaseException:
                 writer.cancel()

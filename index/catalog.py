@@ -197,6 +197,18 @@ class DocumentMeta:
 
 
 @dataclass(frozen=True)
+class AskKind:
+    """A kind of fact a question can ask for (a count, the auditor, a date …); see vocabulary.yaml."""
+
+    name: str
+    cues: tuple[str, ...] = ()
+    cjk_cues: tuple[str, ...] = ()
+    evidence: tuple[re.Pattern[str], ...] = ()
+    label: str | None = None
+    about_us: bool = False
+
+
+@dataclass(frozen=True)
 class Vocabulary:
     stopwords: frozenset[str] = frozenset()
     number_words: frozenset[str] = frozenset()
@@ -206,6 +218,10 @@ class Vocabulary:
     generic_labels: frozenset[str] = frozenset()
     block_headings: tuple[str, ...] = ()
     boilerplate: tuple[re.Pattern[str], ...] = ()
+    company_names: tuple[str, ...] = ()
+    asks: tuple[AskKind, ...] = ()
+    history_words: frozenset[str] = frozenset()
+    named_documents: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -280,9 +296,38 @@ def _load_documents(path: Path, doc: Any) -> dict[str, DocumentMeta]:
     return {name: document_meta(meta or _Map(), path, f"document {name!r}") for name, meta in entries.items()}
 
 
+def _patterns(mapping: dict, key: str, path: Path | str, what: str) -> tuple[re.Pattern[str], ...]:
+    patterns = []
+    for pattern in _texts(mapping, key, path, what):
+        try:
+            patterns.append(re.compile(pattern))
+        except re.error as exc:
+            raise DataError(path, _line_of(mapping, key),
+                            f"{what}: {pattern!r} is not a valid regular expression: {exc}") from None
+    return tuple(patterns)
+
+
+def _load_asks(path: Path, doc: Any) -> tuple[AskKind, ...]:
+    asks = doc.get("asks") or _Map()
+    if not isinstance(asks, dict):
+        raise DataError(path, _line_of(doc, "asks"), "'asks' must map a kind of fact to its cues and evidence")
+    kinds = []
+    for name, entry in asks.items():
+        what = f"ask {name!r}"
+        check_keys(entry, ("cues", "cjk_cues", "evidence", "label", "about_us"), path, what)
+        about_us = entry.get("about_us", False)
+        if not isinstance(about_us, bool):
+            raise DataError(path, _line_of(entry, "about_us"), f"{what}: about_us must be true or false")
+        kinds.append(AskKind(
+            name=name, cues=tuple(c.lower() for c in _texts(entry, "cues", path, what)),
+            cjk_cues=_texts(entry, "cjk_cues", path, what), evidence=_patterns(entry, "evidence", path, what),
+            label=_text(entry, "label", path, what), about_us=about_us))
+    return tuple(kinds)
+
+
 def _load_vocabulary(path: Path, doc: Any) -> Vocabulary:
     keys = ("stopwords", "number_words", "all_words", "definition_words", "synonyms", "generic_labels",
-            "boilerplate")
+            "boilerplate", "company_names", "asks", "history_words", "named_documents")
     check_keys(doc, keys, path, "the file")
     words: Callable[[str], frozenset[str]] = lambda k: frozenset(w.lower() for w in _texts(doc, k, path, "vocabulary"))
     synonyms = doc.get("synonyms") or []
@@ -296,13 +341,11 @@ def _load_vocabulary(path: Path, doc: Any) -> Vocabulary:
         groups.append(tuple(str(w).strip().lower() for w in group))
     boiler = doc.get("boilerplate") or _Map()
     check_keys(boiler, ("block_headings", "paragraphs"), path, "boilerplate")
-    patterns = []
-    for pattern in _texts(boiler, "paragraphs", path, "boilerplate"):
-        try:
-            patterns.append(re.compile(pattern))
-        except re.error as exc:
-            raise DataError(path, _line_of(boiler, "paragraphs"),
-                            f"boilerplate pattern {pattern!r} is not a valid regular expression: {exc}") from None
+    named_documents = doc.get("named_documents") or []
+    if not isinstance(named_documents, list) or not all(
+            isinstance(g, list) and g and all(isinstance(w, str) for w in g) for g in named_documents):
+        raise DataError(path, _line_of(doc, "named_documents"),
+                        "'named_documents' must be a list of lists of names (the first is how to say it)")
     return Vocabulary(
         stopwords=words("stopwords"),
         number_words=words("number_words"),
@@ -311,7 +354,11 @@ def _load_vocabulary(path: Path, doc: Any) -> Vocabulary:
         synonyms=tuple(groups),
         generic_labels=words("generic_labels"),
         block_headings=_texts(boiler, "block_headings", path, "boilerplate"),
-        boilerplate=tuple(patterns),
+        boilerplate=_patterns(boiler, "paragraphs", path, "boilerplate"),
+        company_names=_texts(doc, "company_names", path, "vocabulary"),
+        asks=_load_asks(path, doc),
+        history_words=words("history_words"),
+        named_documents=tuple(tuple(w.strip() for w in g) for g in named_documents),
     )
 
 

@@ -8,10 +8,11 @@ so it is always verbatim.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from .analysis import plain_tokens, stem
+from .asks import COMPANY
 
 # A sentence ends at . ! ? (or their CJK forms) followed by space and a capital, digit,
 # quote or bracket; not after a common abbreviation.
@@ -33,6 +34,7 @@ class Sentence:
     kind: str             # text | heading | number
     terms: frozenset[str]  # stemmed terms
     has_date: bool
+    kinds: frozenset[str] = frozenset()   # kinds of fact it states (index/asks.py)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -53,37 +55,59 @@ def split_sentences(text: str) -> list[str]:
     return pieces
 
 
-def sentences_of(blocks: Iterable[tuple[str, str]]) -> list[Sentence]:
-    """All sentences of a section's (text, kind) blocks, in order."""
+def sentences_of(blocks: Iterable[tuple[str, str]],
+                 mark: Callable[[str], frozenset[str]] = lambda text: frozenset()) -> list[Sentence]:
+    """All sentences of a section's (text, kind) blocks, in order; `mark` says what each states.
+
+    A table row is one unit: a question about one service finds that service's row.
+    """
     out: list[Sentence] = []
     for i, (text, kind) in enumerate(blocks):
         if kind == "text":
             parts = split_sentences(text)
+        elif kind == "row":
+            parts = [text]
         else:
             parts = [line.strip() for line in text.split("\n") if line.strip()]
         for part in parts:
             out.append(Sentence(part, i, kind, frozenset(stem(t) for t in plain_tokens(part)),
-                                bool(DATE_RE.search(part))))
+                                bool(DATE_RE.search(part)), mark(part)))
     return out
 
 
+def states(sentence: Sentence, kind: str, about_us: frozenset[str], history: bool) -> bool:
+    """Whether the sentence states this kind of fact in the sense the question means.
+
+    For kinds marked about_us (a date, a level), the sentence must also say what the company
+    holds or did, unless the question asks about the standard's own history.
+    """
+    if kind not in sentence.kinds:
+        return False
+    return history or kind not in about_us or bool(sentence.kinds & {"holds", COMPANY})
+
+
 def choose_passage(sentences: list[Sentence], weights: Mapping[str, float], *,
-                   name_sets: Iterable[frozenset[str]] = (), want_date: bool = False,
-                   want_definition: bool = False,
-                   number_line: str | None = None) -> str:
-    """The one or two sentences that answer best, in source order.
+                   name_sets: Iterable[frozenset[str]] = (), asks: Iterable[str] = (),
+                   about_us: frozenset[str] = frozenset(), history: bool = False,
+                   want_definition: bool = False, number_line: str | None = None) -> str:
+    """The sentences that answer, in source order.
 
     `weights` maps a question term to how much it says (rarer = more); a sentence that names
-    the certification (all words of one of `name_sets`) counts extra. Headings are titles,
-    not answers, so they count for less. When a certificate number answers the question, its
-    line (`number_line`) is always quoted. Non-adjacent sentences are joined with " … " so the
-    reader sees text was left out.
+    the certification (all words of one of `name_sets`) counts extra. For each kind of fact
+    asked (`asks`: a count, a level, the auditor …), the best sentence stating that kind is
+    quoted, so the fact asked is in the passage; with nothing particular asked, a sentence
+    saying what the company holds comes before a definition. Headings count for less. When a
+    certificate number answers, its line (`number_line`) is always quoted. Non-adjacent
+    sentences are joined with " … " so the reader sees text was left out.
     """
     if not sentences:
         return ""
     name_sets = [n for n in name_sets if n]
+    top_weight = max(weights.values(), default=1.0)
     # Naming the certification breaks ties between sentences; it never outweighs a word asked.
-    name_bonus = 0.5 * max(weights.values()) if weights else 1.0
+    name_bonus = 0.5 * top_weight
+    asks = [k for k in asks if k not in ("holds", "number")]
+    holds_first = not asks and not want_definition and number_line is None
 
     def score(s: Sentence) -> float:
         value = sum(w for t, w in weights.items() if t in s.terms)
@@ -92,25 +116,48 @@ def choose_passage(sentences: list[Sentence], weights: Mapping[str, float], *,
             # Asked what a name means: the longer the name found, the more the sentence
             # defines it ("Cloud Computing Compliance Criteria Catalogue (C5)" beats "C5").
             value += name_bonus * (1 + (longest - 1 if want_definition else 0))
-        if want_date and s.has_date:
-            value += 1.0 + 0.5 * max(weights.values(), default=1.0)
-        if number_line is not None and s.text == number_line:
-            value += 1000.0
-        elif s.kind in ("number", "heading"):
+        if holds_first and value > 0:
+            value += 0.5 * top_weight * (("holds" in s.kinds) + (COMPANY in s.kinds))
+        if s.kind in ("number", "heading"):
             value *= 0.5
         return value
 
     scored = [(score(s), -i, i) for i, s in enumerate(sentences)]
-    best_score, _, best = max(scored)
-    if best_score <= 0:
-        first = next((i for i, s in enumerate(sentences) if s.kind == "text"), 0)
-        return sentences[first].text
-    chosen = {best}
-    runner = max((x for x in scored if x[2] != best), default=None)
-    ceiling = best_score - 1000.0 if best_score >= 1000.0 else best_score
-    if runner and runner[0] > 0 and runner[0] >= 0.6 * ceiling:
-        chosen.add(runner[2])
-    ordered = sorted(chosen)
+    chosen: list[int] = []
+    if number_line is not None:
+        chosen += [i for i, s in enumerate(sentences) if s.text == number_line][:1]
+    for kind in asks:
+        stating = [x for x in scored if states(sentences[x[2]], kind, about_us, history)]
+        if stating:
+            best = max(stating, key=lambda x: (x[0] + 0.25 * top_weight * (COMPANY in sentences[x[2]].kinds), x[1]))
+            if best[2] not in chosen:
+                chosen.append(best[2])
+    if not chosen:
+        best_score, _, best = max(scored)
+        if best_score <= 0:
+            first = next((i for i, s in enumerate(sentences) if s.kind == "text"), 0)
+            return sentences[first].text
+        chosen = [best]
+        runner = max((x for x in scored if x[2] != best), default=None)
+        if runner and runner[0] > 0 and runner[0] >= 0.6 * best_score:
+            chosen.append(runner[2])
+    elif len(chosen) == 1:
+        # One number line or fact sentence: add the best other sentence when it says as much.
+        share = 0.6 if number_line is not None else 0.8
+        runner = max((x for x in scored if x[2] not in chosen), default=None)
+        if runner and runner[0] > 0 and runner[0] >= share * scored[chosen[0]][0]:
+            chosen.append(runner[2])
+    # A question in several parts: add sentences that state what the passage still lacks.
+    covered = set().union(*(sentences[i].terms for i in chosen))
+    while len(chosen) < 3:
+        gains = [(sum(w for t, w in weights.items() if t in s.terms and t not in covered), -i, i)
+                 for i, s in enumerate(sentences) if i not in chosen and s.kind != "heading"]
+        gain, _, best = max(gains, default=(0.0, 0, -1))
+        if gain < 0.5 * top_weight or gain <= 0:
+            break
+        chosen.append(best)
+        covered |= sentences[best].terms
+    ordered = sorted(chosen[:3])
     text = sentences[ordered[0]].text
     for prev, cur in zip(ordered, ordered[1:]):
         adjacent = cur == prev + 1 and sentences[cur].block == sentences[prev].block

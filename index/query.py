@@ -14,7 +14,8 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .analysis import CJK_RE, fold, plain_tokens, stem, tokens_with_spans
+from .analysis import CJK_RE, fold, identifiers, plain_tokens, stem, tokens_with_spans
+from .asks import Cues
 
 MAX_CHARS = 2000      # a question longer than this is a paste; its start says what is asked
 MAX_TOKENS = 60
@@ -109,6 +110,9 @@ class Lexicon:
         self._alias_stems: dict[str, list[frozenset[str]]] = {}
         for p in self.names:
             self._alias_stems.setdefault(p.owner, []).append(p.stems)
+        self.cues = Cues.from_raw(vocab.get("asks", []))
+        self.history_words = frozenset(stem(fold(w)) for w in vocab.get("history_words", []))
+        self.named_documents = [NamedDocument.of(group) for group in vocab.get("named_documents", []) if group]
 
     def alias_stems(self, cert_key: str) -> list[frozenset[str]]:
         """The stemmed words of each of a certification's names (built once, read per answer)."""
@@ -128,6 +132,29 @@ class Lexicon:
                     found.append((p, j))
                     break
         return found
+
+
+@dataclass(frozen=True)
+class NamedDocument:
+    """A document or agreement customers ask for by name (BAA, SOC 2 report)."""
+
+    display: str
+    aliases: tuple[tuple[str, ...], ...]     # plain tokens of each alias
+    ids: frozenset[str]                      # the aliases as identifiers ("soc2")
+
+    @classmethod
+    def of(cls, group: list[str]) -> "NamedDocument":
+        aliases = tuple(tuple(plain_tokens(a)) for a in group if plain_tokens(a))
+        return cls(group[0], aliases, frozenset(i for a in group for i in identifiers(a)
+                                                if any(c.isdigit() for c in i)))
+
+    def asked_in(self, tokens: list[str], ids: set[str]) -> bool:
+        return bool(self.ids & ids) or any(
+            tuple(tokens[i:i + len(a)]) == a for a in self.aliases for i in range(len(tokens) - len(a) + 1))
+
+    def stated_in(self, terms: set[str], ids: set[str]) -> bool:
+        """Whether a section with these terms and identifiers mentions the document."""
+        return bool(self.ids & ids) or any(all(stem(t) in terms for t in a) for a in self.aliases)
 
 
 # --- the plan -------------------------------------------------------------------------------
@@ -154,9 +181,12 @@ class Plan:
     product_terms: list[frozenset[str]] = field(default_factory=list)
     number_intent: bool = False
     all_intent: bool = False
-    when_intent: bool = False
     definition_intent: bool = False
     corrections: list[tuple[str, str]] = field(default_factory=list)
+    asks: list[str] = field(default_factory=list)              # kinds of fact asked, in order
+    history: bool = False                                      # about the standard itself
+    documents: list[NamedDocument] = field(default_factory=list)
+    ids: set[str] = field(default_factory=set)                 # identifiers typed (index/analysis.py)
 
 
 def _emphatic(surface: str) -> bool:
@@ -198,7 +228,11 @@ def plan_question(question: str, lexicon: Lexicon, known: Callable[[str], bool],
     tokens = [t for t, _, _ in spans]
     surfaces = [text[s:e] for _, s, e in spans]
     plan = Plan(text=text)
-    plan.when_intent = any(t in ("when", "since", "date") for t in tokens)
+    plan.asks, _ = lexicon.cues.asked(text, tokens)
+    plan.history = any(stem(t) in lexicon.history_words for t in tokens) or any(
+        w in text for w in lexicon.history_words if CJK_RE.match(w))
+    plan.ids = identifiers(text)
+    plan.documents = [d for d in lexicon.named_documents if d.asked_in(tokens, plan.ids)]
     used = [False] * len(tokens)
 
     # Names and products, longest first at each position.

@@ -29,8 +29,8 @@ from .answer import Answer, CertificateNumber, Result
 from .build import BuildError, current_path, ensure_index, read_manifest, usable
 from .catalog import DataError
 from .config import Paths
-from .analysis import stem
-from .passages import choose_passage, order_numbers
+from .analysis import CJK_RE, identifiers, stem
+from .passages import choose_passage, order_numbers, states
 from .query import Concept, Lexicon, Plan, osa_distance, plan_question
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ CANDIDATES = 12
 MAX_RESULTS = 3
 FOLLOWER_SHARE = 0.35          # a second or third result must score this share of the first
 NUMBER_MATCH_FACTOR = 1.5      # asked for a number: the part stating the matching one ranks first
+FACT_FACTOR = 0.5              # asked for a kind of fact: a section stating it ranks first
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class Engine:
         self._known = lru_cache(maxsize=50_000)(self._known_uncached)
         self._correct = lru_cache(maxsize=20_000)(self._correct_uncached)
         self._idf = lru_cache(maxsize=100_000)(self._idf_uncached)
+        self._cert_ids: dict[str, set[str]] = {}
 
     @classmethod
     def open(cls, paths: Paths | None = None) -> "Engine":
@@ -155,6 +157,10 @@ class Engine:
         return plan_question(question, self.lexicon, self._known, self._correct)
 
     def _weight(self, c: Concept) -> float:
+        if all(CJK_RE.match(t) and not self._known(t) for t in c.stems):
+            # Chinese is cut into character pairs; a pair no document or name contains is an
+            # artefact of that cut ("问合" in "问合规"), not an unknown word.
+            return 0.0
         w = max(self._idf(t) for t in c.stems)
         if c.emphatic:
             w *= EMPHATIC_FACTOR
@@ -183,14 +189,24 @@ class Engine:
             return CORRECTION_CREDIT
         return 0.0
 
-    def _evidence(self, concepts: list[Concept], matched: set[str], topical: set[str]) -> bool:
-        """Two concepts found, or one found in what the section is about (not just its text).
+    def _evidence(self, concepts: list[Concept], matched: set[str], topical: set[str],
+                  ids_found: bool) -> bool:
+        """Two concepts found, one found in what the section is about (not just its text), or
+        an identifier the question typed ("GDPR", "SOC1") that the section states.
 
         A single word that a section happens to use ("title" in "Title 21 of the Code of
         Federal Regulations") is not evidence that the section answers anything.
         """
         found = [c for c in concepts if self._credit(c, matched) > 0]
-        return len(found) >= 2 or any(self._credit(c, topical) > 0 for c in found)
+        return ids_found or len(found) >= 2 or any(self._credit(c, topical) > 0 for c in found)
+
+    def _required_ids(self, plan: Plan) -> set[str]:
+        """Identifiers a section must state to answer a question that names no certification:
+        codes and numbered standards ("soc2", "iso22301"), and acronyms the documents never
+        use. "ISO 22301" is not answered from a section that lists ISO 27001."""
+        return {i for i in plan.ids
+                if (any(c.isdigit() for c in i) and not i.isdigit())
+                or not (self._known(i) or stem(i) in self.lexicon.synonyms)}
 
     def ask(self, question: str, *, audience: str = "internal") -> Answer:
         """Answer one question. audience="public" leaves internal documents out."""
@@ -201,6 +217,8 @@ class Engine:
         weights = {id(c): self._weight(c) for c in plan.concepts}
         total = sum(weights.values())
         term_weights = self._term_weights(plan, weights)
+        required = self._required_ids(plan)
+        asked_kinds = [k for k in plan.asks if k not in ("holds", "number", "count")]
         filters = []
         if plan.named:
             filters.append(Or([Term("cert", k) for k in plan.named]))
@@ -216,12 +234,23 @@ class Engine:
             topical = {t for f, t in pairs if f in TOPICAL_FIELDS}
             covered = sum(weights[id(c)] * self._credit(c, matched) for c in plan.concepts)
             coverage = covered / total if total else 0.0
+            on_topic = sum(weights[id(c)] * self._credit(c, topical) for c in plan.concepts)
+            data = hit["data"]
+            section_ids = set(data["ids"])
             named = hit["cert"] in plan.named
-            score = hit.score * (0.5 + coverage)
+            # A certification made for what is asked (its names, title, topics) ranks first.
+            score = hit.score * (0.5 + coverage) * (1 + (on_topic / total if total else 0.0))
             if plan.number_intent or plan.product_terms:
-                _, specific = order_numbers(hit["data"]["numbers"], term_weights, plan.product_terms)
+                _, specific = order_numbers(data["numbers"], term_weights, plan.product_terms)
                 score *= NUMBER_MATCH_FACTOR if specific else 1.0
-            if named or (coverage >= COVERAGE_NEEDED and self._evidence(plan.concepts, matched, topical)):
+            if asked_kinds:
+                stated = sum(any(states(s, k, self.lexicon.cues.about_us, plan.history)
+                                 for s in data["sentences"]) for k in asked_kinds)
+                score *= 1 + FACT_FACTOR * stated / len(asked_kinds)
+            ids_ok = required <= section_ids
+            ids_found = bool(plan.ids & section_ids - self._name_ids(hit["cert"]))
+            if named or (ids_ok and coverage >= COVERAGE_NEEDED
+                         and self._evidence(plan.concepts, matched, topical, ids_found)):
                 hits.append(_Hit(hit.fields(), score))
         hits.sort(key=lambda h: h.score, reverse=True)
         if not hits:
@@ -229,8 +258,33 @@ class Engine:
         top = hits[0].score
         chosen = [h for h in hits if h.score >= FOLLOWER_SHARE * top][:MAX_RESULTS]
         results = tuple(self._result(h, plan, term_weights) for h in chosen)
+        same_cert = [h for h in hits if h.fields["cert"] == chosen[0].fields["cert"]]
         return Answer(question=original, answered=True, results=results,
-                      corrections=tuple(plan.corrections))
+                      corrections=tuple(plan.corrections), not_stated=self._not_stated(plan, same_cert))
+
+    def _name_ids(self, cert_key: str) -> set[str]:
+        """Identifiers in a certification's own names: naming it is not finding a fact in it."""
+        return self._cert_ids.setdefault(cert_key, {
+            i for p in self.lexicon.names if p.owner == cert_key for i in identifiers(p.display)})
+
+    def _not_stated(self, plan: Plan, hits: list[_Hit]) -> tuple[str, ...]:
+        """What the question asks that no answering section of the certification states."""
+        sentences = [s for h in hits for s in h.fields["data"]["sentences"]]
+        terms = set().union(*(s.terms for s in sentences)) if sentences else set()
+        ids = set().union(*(h.fields["data"]["ids"] for h in hits))
+        missing: list[str] = []
+        for kind in plan.asks:
+            label = self.lexicon.cues.labels.get(kind)
+            if not label or (plan.history and kind in self.lexicon.cues.about_us | {"auditor"}):
+                continue
+            if kind == "number":
+                stated = any(h.fields["data"]["numbers"] for h in hits)
+            else:
+                stated = any(states(s, kind, self.lexicon.cues.about_us, plan.history) for s in sentences)
+            if not stated:
+                missing.append(label)
+        missing += [d.display for d in plan.documents if not d.stated_in(terms, ids)]
+        return tuple(dict.fromkeys(missing))
 
     @staticmethod
     def _term_weights(plan: Plan, weights: dict[int, float]) -> dict[str, float]:
@@ -248,8 +302,17 @@ class Engine:
         data = hit.fields["data"]
         numbers, specific = order_numbers(data["numbers"], term_weights, plan.product_terms)
         show_numbers = bool(numbers) and (plan.number_intent or plan.all_intent or specific)
+        if plan.documents:
+            # A document asked for by name ("audit report", "BAA"): quote where it is mentioned.
+            top_weight = max(term_weights.values(), default=1.0)
+            term_weights = dict(term_weights)
+            for d in plan.documents:
+                for alias in d.aliases:
+                    for t in alias:
+                        term_weights[stem(t)] = max(term_weights.get(stem(t), 0.0), top_weight)
         passage = choose_passage(
-            data["sentences"], term_weights, name_sets=self.lexicon.alias_stems(hit.fields["cert"]), want_date=plan.when_intent,
+            data["sentences"], term_weights, name_sets=self.lexicon.alias_stems(hit.fields["cert"]),
+            asks=plan.asks, about_us=self.lexicon.cues.about_us, history=plan.history,
             want_definition=plan.definition_intent,
             number_line=numbers[0].text if show_numbers and (specific or len(numbers) == 1) else None)
         return Result(

@@ -1,0 +1,112 @@
+"""What kind of fact a question asks for, and which sentences state that kind of fact.
+
+A sales engineer reads the answer aloud, so "which auditor?" must quote the sentence that
+names the auditor, not the section's opening; and when no sentence names one, the answer must
+say so. Both sides are decided here from the `asks` of data/vocabulary.yaml: the build marks
+each sentence with the kinds of fact it states (`sentence_kinds`), and a question is read for
+the kinds it asks (`asked_kinds`). The words and patterns are data; this module only applies
+them, the same way for every certification.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .analysis import plain_tokens
+from .catalog import AskKind
+
+COMPANY = "company"      # a sentence naming the company: it says what the company holds or did
+NUMBER = "number"        # asked for a certificate number (no sentence evidence: the section's numbers)
+
+
+def _phrase_re(names: Iterable[str]) -> re.Pattern[str] | None:
+    names = [n for n in names if n.strip()]
+    if not names:
+        return None
+    alternatives = sorted((re.escape(n) for n in names), key=len, reverse=True)
+    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.IGNORECASE)
+
+
+class SentenceMarker:
+    """Marks sentences with the kinds of fact they state (at build time)."""
+
+    def __init__(self, asks: tuple[AskKind, ...], company_names: tuple[str, ...]):
+        self.asks = asks
+        self.company = _phrase_re(company_names)
+        self._company_tokens = {t for n in company_names for t in plain_tokens(n)}
+
+    def kinds(self, text: str, own_names: Iterable[str] = ()) -> frozenset[str]:
+        """The kinds of fact `text` states. `own_names`: the certification's own names, which
+        are never the organisation a "who" question asks for ("certified by TISAX")."""
+        own = {" ".join(plain_tokens(n)) for n in own_names}
+        found: set[str] = set()
+        if self.company and self.company.search(text):
+            found.add(COMPANY)
+        for ask in self.asks:
+            if any(self._matches(rx, text, own) for rx in ask.evidence):
+                found.add(ask.name)
+        return frozenset(found)
+
+    def _matches(self, rx: re.Pattern[str], text: str, own: set[str]) -> bool:
+        for m in rx.finditer(text):
+            if "org" not in rx.groupindex:
+                return True
+            org = [t for t in plain_tokens(m["org"]) if t not in self._company_tokens]
+            if org and " ".join(org) not in own and not all(t in ("the", "a", "an") for t in org):
+                return True
+        return False
+
+
+@dataclass(frozen=True)
+class Cues:
+    """The question side: which kinds of fact a question asks for."""
+
+    by_phrase: tuple[tuple[tuple[str, ...], str], ...]    # (tokens, kind), longest first
+    cjk: tuple[tuple[str, str], ...]                      # (substring, kind)
+    labels: dict[str, str]
+    about_us: frozenset[str]
+
+    @classmethod
+    def from_raw(cls, raw: list[dict]) -> "Cues":
+        phrases, cjk, labels, about = [], [], {}, set()
+        for ask in raw:
+            for cue in ask.get("cues", []):
+                tokens = tuple(plain_tokens(cue))
+                if tokens:
+                    phrases.append((tokens, ask["name"]))
+            cjk += [(c, ask["name"]) for c in ask.get("cjk_cues", [])]
+            if ask.get("label"):
+                labels[ask["name"]] = ask["label"]
+            if ask.get("about_us"):
+                about.add(ask["name"])
+        phrases.sort(key=lambda p: len(p[0]), reverse=True)
+        return cls(tuple(phrases), tuple(cjk), labels, frozenset(about))
+
+    def asked(self, text: str, tokens: list[str]) -> tuple[list[str], set[int]]:
+        """Kinds asked, in the order the question asks them, and the token positions used.
+
+        Longer cues win ("number of" is a count, not a certificate number), and a token
+        belongs to one cue.
+        """
+        kinds: list[tuple[int, str]] = []
+        used: set[int] = set()
+        for cue, kind in self.by_phrase:
+            n = len(cue)
+            for i in range(len(tokens) - n + 1):
+                if tuple(tokens[i:i + n]) == cue and not used & set(range(i, i + n)):
+                    used.update(range(i, i + n))
+                    kinds.append((i, kind))
+        for cue, kind in self.cjk:
+            pos = text.find(cue)
+            if pos >= 0:
+                kinds.append((len(tokens) + pos, kind))
+        ordered = [k for _, k in sorted(kinds)]
+        return list(dict.fromkeys(ordered)), used
+
+
+def raw_asks(asks: tuple[AskKind, ...]) -> list[dict]:
+    """What the question side needs of each ask, for the lexicon beside the index."""
+    return [{"name": a.name, "cues": list(a.cues), "cjk_cues": list(a.cjk_cues), "label": a.label,
+             "about_us": a.about_us} for a in asks]
