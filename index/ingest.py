@@ -20,7 +20,7 @@ from typing import Any
 from .analysis import plain_tokens
 from .catalog import VISIBILITIES, Catalog, DataError, DocumentMeta
 from .dates import parse_date
-from .readers import SUFFIXES, Block, Document, ReadError, read
+from .readers import ROW_SEPARATOR, SUFFIXES, Block, Document, ReadError, read
 
 log = logging.getLogger(__name__)
 
@@ -230,10 +230,27 @@ def _rejoin(blocks: list[Block]) -> list[Block]:
     return out
 
 
-def _classify(blocks: list[Block]) -> list[Block]:
-    """Text blocks -> runs of certificate-number lines, title-like lines, and prose."""
+def with_header_rows(blocks: list[Block]) -> list[Block]:
+    """Blocks with each table's header row as a row of its own, before the table's rows."""
     out: list[Block] = []
+    header: tuple[str, ...] = ()
     for b in blocks:
+        if b.kind == "row" and b.header and b.header != header:
+            out.append(Block("row", ROW_SEPARATOR.join(c for c in b.header if c), line=b.line,
+                             cells=b.header))
+        header = b.header if b.kind == "row" else ()
+        out.append(b)
+    return out
+
+
+def _classify(blocks: list[Block]) -> list[Block]:
+    """Text blocks -> runs of certificate-number lines, title-like lines, and prose.
+
+    A table's header row is visible text too: it becomes a row of its own before the table's
+    first row, so a question about a column ("IL4", "FedRAMP High") finds the table.
+    """
+    out: list[Block] = []
+    for b in with_header_rows(blocks):
         if b.kind != "text":
             out.append(b)
             continue
@@ -300,6 +317,10 @@ def sections_of(doc: Document, source: str, listed: DocumentMeta, catalog: Catal
     blocks = drop_boilerplate(doc.blocks, catalog)
     title_block = _title_heading(Document(doc.path, blocks), meta.title)
     title = meta.title or (title_block.text if title_block else None)
+    if title is None and blocks and not any(b.kind == "heading" for b in blocks) \
+            and blocks[0].kind == "text" and _is_heading_like(blocks[0].text) and len(blocks) > 1:
+        # A page without headings that opens with a title-like line: that line is its title.
+        title, blocks = blocks[0].text, blocks[1:]
     doc_date = next((d for d in map(_stated_date, blocks) if d), None) or doc.date
 
     raw: list[_Open] = []
@@ -333,8 +354,8 @@ def sections_of(doc: Document, source: str, listed: DocumentMeta, catalog: Catal
             content = content[1:]
         if not any(b.kind in ("text", "number", "row") for b in content):
             continue
-        if not heads and not title and not any(b.kind == "text" and not _is_heading_like(b.text)
-                                               for b in content):
+        if not heads and not title and len(raw) > 1 and not any(
+                b.kind == "row" or (b.kind == "text" and not _is_heading_like(b.text)) for b in content):
             continue       # stray lines before the first heading of a titleless page
         path = tuple(([title] if title else []) + heads) or (_derive_title(content, catalog),)
         date = next((h[2] for h in reversed(part.headings) if h[2]), None) or doc_date
@@ -418,7 +439,7 @@ def parse_file(path: Path, catalog: Catalog, seeds_dir: Path | None = None) -> l
 
 def visible_text(path: Path) -> str:
     """Everything a reader of the file sees, in order: what a quoted passage must come from."""
-    return "\n\n".join(b.text for b in read(path).blocks)
+    return "\n\n".join(b.text for b in with_header_rows(read(path).blocks))
 
 
 def _shingles(text: str, size: int = 4) -> set[tuple[str, ...]]:
@@ -427,16 +448,18 @@ def _shingles(text: str, size: int = 4) -> set[tuple[str, ...]]:
 
 
 def _same_section(a: Section, b: Section, containment: float, threshold: float) -> bool:
-    """Essentially the same text, for the same audience.
+    """Essentially the same text, for the same audience, about the same subject.
 
     Two sections under different headings, or two parts of one document, need near-identical
     text: pages written from one template (two audits sharing 0.67 of their 4-grams, an
-    "in-scope services" table each page fills differently) are different sections.
+    "in-scope services" table each page fills differently) are different sections. Pages
+    about different subjects never merge, however much boilerplate they share.
     """
     if a.visibility != b.visibility:
         return False
-    if a.source == b.source or (a.headed and b.headed and _norm(a.display_title) != _norm(b.display_title)
-                                and _norm(a.title) != _norm(b.title)):
+    if a.headed and b.headed and _norm(a.family) != _norm(b.family):
+        return False     # text shared by pages about different subjects (an include) stays with each
+    if a.source == b.source or (a.headed and b.headed and _norm(a.title) != _norm(b.title)):
         return containment >= 0.85
     return containment >= threshold
 

@@ -46,9 +46,12 @@ def title_names(title: str, stopwords: frozenset[str]) -> list[str]:
         if not _NUMBERED_RE.match(word) or i == 0:
             continue
         prev = [p for p in words[i - 1].split("/") if _is_acronym(p, stopwords)]
-        names.extend(f"{p} {word}" for p in prev)
-        if len(prev) > 1:
-            names.append(f"{words[i - 1]} {word}")
+        # "27001:2013" is also called plain "27001": the year is the edition.
+        numbers = [word] + ([word.split(":")[0]] if re.match(r"^[\w.\-]+:(?:19|20)\d\d$", word) else [])
+        for number in numbers:
+            names.extend(f"{p} {number}" for p in prev)
+            if len(prev) > 1:
+                names.append(f"{words[i - 1]} {number}")
     for m in re.finditer(r"\(([^()]{2,12})\)", title):
         inner = m.group(1).strip()
         if _is_acronym(inner, stopwords):

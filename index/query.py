@@ -178,6 +178,7 @@ class Plan:
     concepts: list[Concept] = field(default_factory=list)
     named: set[str] = field(default_factory=set)               # cert keys the question names
     name_stems: set[str] = field(default_factory=set)          # tokens that formed names
+    name_phrases: list[frozenset[str]] = field(default_factory=list)   # each name typed, as stems
     product_terms: list[frozenset[str]] = field(default_factory=list)
     number_intent: bool = False
     all_intent: bool = False
@@ -245,6 +246,7 @@ def plan_question(question: str, lexicon: Lexicon, known: Callable[[str], bool],
             p, j = max(names, key=lambda m: m[1])
             plan.named.add(p.owner)
             plan.name_stems.update(stem(t) for t in tokens[i:j])
+            plan.name_phrases.append(frozenset(stem(t) for t in tokens[i:j]))
         if products:
             p, pj = max(products, key=lambda m: m[1])
             plan.product_terms.extend(q.stems for q in lexicon.products[p.owner])
@@ -285,6 +287,7 @@ def plan_question(question: str, lexicon: Lexicon, known: Callable[[str], bool],
                 phrase, end, fixed = fuzzy
                 plan.named.add(phrase.owner)
                 plan.name_stems.update(phrase.stems)
+                plan.name_phrases.append(phrase.stems)
                 plan.corrections.append((surface, fixed))
                 for k in range(end - len(phrase.tokens), end):
                     used[k] = True

@@ -42,10 +42,11 @@ EMPHATIC_FACTOR = 1.5
 DIGITS_FACTOR = 0.5
 COVERAGE_NEEDED = 0.5
 TOPICAL_FIELDS = frozenset({"title", "names", "topics"})
-CANDIDATES = 12
+CANDIDATES = 20
 MAX_RESULTS = 3
 FOLLOWER_SHARE = 0.35          # a second or third result must score this share of the first
 NUMBER_MATCH_FACTOR = 1.5      # asked for a number: the part stating the matching one ranks first
+NAMED_FACTOR = 2.0             # the certification the question names, over others that mention it
 FACT_FACTOR = 0.5              # asked for a kind of fact: a section stating it ranks first
 
 
@@ -219,12 +220,7 @@ class Engine:
         term_weights = self._term_weights(plan, weights)
         required = self._required_ids(plan)
         asked_kinds = [k for k in plan.asks if k not in ("holds", "number", "count")]
-        filters = []
-        if plan.named:
-            filters.append(Or([Term("cert", k) for k in plan.named]))
-        if audience == "public":
-            filters.append(Term("visibility", "public"))
-        flt = And(filters) if len(filters) > 1 else (filters[0] if filters else None)
+        flt = Term("visibility", "public") if audience == "public" else None
         searcher = self._searcher
         found = searcher.search(self._query(plan), limit=CANDIDATES, terms=True, filter=flt)
         hits: list[_Hit] = []
@@ -238,8 +234,12 @@ class Engine:
             data = hit["data"]
             section_ids = set(data["ids"])
             named = hit["cert"] in plan.named
+            # Another document that states the name typed ("PCI" on a product's compliance
+            # page) may answer too; the named certification's own sections rank first.
+            mentions = any(phrase <= matched for phrase in plan.name_phrases)
             # A certification made for what is asked (its names, title, topics) ranks first.
             score = hit.score * (0.5 + coverage) * (1 + (on_topic / total if total else 0.0))
+            score *= NAMED_FACTOR if named else 1.0
             if plan.number_intent or plan.product_terms:
                 _, specific = order_numbers(data["numbers"], term_weights, plan.product_terms)
                 score *= NUMBER_MATCH_FACTOR if specific else 1.0
@@ -249,8 +249,10 @@ class Engine:
                 score *= 1 + FACT_FACTOR * stated / len(asked_kinds)
             ids_ok = required <= section_ids
             ids_found = bool(plan.ids & section_ids - self._name_ids(hit["cert"]))
-            if named or (ids_ok and coverage >= COVERAGE_NEEDED
-                         and self._evidence(plan.concepts, matched, topical, ids_found)):
+            # A question that names a certification is answered by its sections, or by another
+            # section that mentions that name; otherwise by coverage and evidence.
+            if named or (ids_ok and (mentions if plan.named else coverage >= COVERAGE_NEEDED and self._evidence(
+                    plan.concepts, matched, topical, ids_found))):
                 hits.append(_Hit(hit.fields(), score))
         hits.sort(key=lambda h: h.score, reverse=True)
         if not hits:
