@@ -264,12 +264,18 @@ def render_answer(answer: Answer, *, shared_by: str | None = None, share_button:
             buttons += _feedback_buttons(feedback_ref)
         if buttons:
             tail.append({"type": "actions", "elements": buttons})
+        missing = answer.not_stated_sentence()
         for i, result in enumerate(results):
             rendered = ([_divider()] if i else []) + _result_blocks(result)
+            if i == 0 and missing:
+                # Right under the quote it qualifies, so nobody reads the quote as a "yes".
+                rendered.insert(len(rendered) - 1, _section(_fit(missing, MAX_TEXT, lambda t: f"*{escape(t)}*")))
             if i and len(blocks) + len(rendered) + len(tail) > MAX_BLOCKS:
                 break  # drop a whole lower-ranked result rather than a number of this one
             blocks += rendered
         text = _answered_fallback(results[0])
+        if missing:
+            text = _fit(_one_line(f"{missing} {text}"), MAX_TEXT, lambda t: t)
     else:
         text, not_found = _not_found_blocks(answer)
         blocks += not_found

@@ -97,6 +97,9 @@ def format_answer(answer: Answer) -> str:
         lines.append("Try naming the certification (TRUCS, PCI DSS, C5 …), a country or regulator, "
                      "or the product (COS, CVM …).")
         return "\n".join(lines)
+    missing = answer.not_stated_sentence()
+    if missing:
+        lines += [missing, ""]
     for i, r in enumerate(answer.results, 1):
         lines.append(f"{i}. {r.certification} — {r.title}")
         if r.certificate_numbers:

@@ -67,6 +67,15 @@ class Answer:
     # sentence as a "yes"; empty when everything asked is in the passage.
     not_stated: tuple[str, ...] = ()
 
+    def not_stated_sentence(self) -> str | None:
+        """What to read out about the facts the documents do not give, in one sentence:
+        "The documents do not state the auditor or the date granted for OSPAR." """
+        if not (self.answered and self.results and self.not_stated):
+            return None
+        things = [f"the {x}" for x in self.not_stated]
+        listed = things[0] if len(things) == 1 else ", ".join(things[:-1]) + " or " + things[-1]
+        return f"The documents do not state {listed} for {self.results[0].certification}."
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract: {"question", "answered", "results", "not_stated"}, nothing else."""
         return {

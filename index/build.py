@@ -122,7 +122,7 @@ def _document(n: int, section: Section, cert: Certification, catalog: Catalog, m
     own_names = (cert.name, *cert.titles, *cert.names)
     numbers = [
         StoredNumber(label=nl.label, number=nl.number, text=nl.text,
-                     terms=frozenset(stem(t) for t in plain_tokens(f"{nl.label} {nl.context}")))
+                     terms=frozenset(stem(t) for t in plain_tokens(f"{nl.label} {nl.context} {nl.text}")))
         for nl in section.numbers(catalog.vocabulary.generic_labels)
     ]
     names = " | ".join(dict.fromkeys([cert.name, *cert.titles, *cert.names, section.family]))

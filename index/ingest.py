@@ -20,6 +20,7 @@ from typing import Any
 from .analysis import plain_tokens
 from .catalog import VISIBILITIES, Catalog, DataError, DocumentMeta
 from .dates import parse_date
+from .passages import split_sentences
 from .readers import ROW_SEPARATOR, SUFFIXES, Block, Document, ReadError, read
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,10 @@ NUMBER_LABEL_RE = re.compile(
     r"^\s*(?:[\w.]+\s+){0,3}?(?:certificate|cert\.?|registration|licen[cs]e|attestation|report|serial)"
     r"\s*(?:no\.?|nr\.?|number|num\.?|id|#)\s*[:：]?\s*$", re.IGNORECASE)
 NUMBER_VALUE_RE = re.compile(rf"^\s*(?P<number>{NUMBER_VALUE})\s*$")
+# A number stated inside a sentence: "validated (Certificate #4218)", "certificate number IS 552878".
+PROSE_NUMBER_RE = re.compile(
+    r"\b(?:[Cc]ertificate|[Cc]ert\.|[Rr]egistration|[Ll]icen[cs]e)\s*(?:[Nn]o\.?|[Nn]umber|#|ID)\s*[:：]?\s*"
+    rf"(?P<number>{NUMBER_VALUE})")
 TERMINAL = ".!?。！？:;,)\"'”’)]】」"
 
 
@@ -406,6 +411,12 @@ def extract_numbers(blocks: list[Block], title: str, generic_labels: frozenset[s
             context = block.text
         elif block.kind == "row":
             numbers.extend(_row_numbers(block, context, generic_labels))
+        elif block.kind == "text":
+            for sentence in split_sentences(block.text):
+                for m in PROSE_NUMBER_RE.finditer(sentence):
+                    if any(c.isdigit() for c in m["number"]):
+                        numbers.append(NumberLine(label=f"{context} — {m.group(0).split(m['number'])[0].strip(' :#')}",
+                                                  number=m["number"], text=sentence, context=context))
         elif block.kind == "number":
             for line in block.text.split("\n"):
                 m = _number_match(line)

@@ -16,6 +16,10 @@ from .analysis import plain_tokens
 from .catalog import Catalog, Certification, slug
 from .ingest import Section
 
+# Words a title adds to a certification's name without changing what it names.
+GENERIC_TITLE_WORDS = frozenset({"certification", "certificate", "certified", "seal", "mark", "attestation",
+                                 "report", "program", "programme", "scheme", "standard", "overview",
+                                 "compliance", "accreditation", "label"})
 _ACRONYM_RE = re.compile(r"^(?=.*[A-Z].*[A-Z0-9])[A-Z0-9][A-Za-z0-9]*(?:[-:.][A-Za-z0-9]+)*$")
 _NUMBERED_RE = re.compile(r"^\d[\w.:\-()]*$")
 # "Cloud Security Mark (CSM)": a run of capitalised words, then the acronym in parentheses.
@@ -61,9 +65,15 @@ def title_names(title: str, stopwords: frozenset[str]) -> list[str]:
     return names
 
 
-def defined_names(text: str, title: str) -> list[str]:
-    """"Long Name (ACR)" definitions in `text` whose long form or acronym the title uses."""
-    title_norm = f" {' '.join(plain_tokens(title))} "
+def defined_names(text: str, title: str, generic: frozenset[str] = frozenset()) -> list[str]:
+    """"Long Name (ACR)" definitions in `text` that name what the title is about.
+
+    The title must hold the long form, or be the acronym plus generic words only
+    ("CSM certification"): "Amazon Web Services (AWS)" in the first paragraph of
+    "Compliance - AWS CloudHSM" names the provider, not the subject.
+    """
+    title_tokens = plain_tokens(title)
+    title_norm = f" {' '.join(title_tokens)} "
     names: list[str] = []
     for m in _DEFINITION_RE.finditer(text):
         long_form, acronym = " ".join(m.group(1).split()), m.group(2)
@@ -77,8 +87,10 @@ def defined_names(text: str, title: str) -> list[str]:
         if not words:
             continue
         long_form = " ".join(words)
+        acronym_tokens = plain_tokens(acronym)
+        subject = all(t in generic or t in acronym_tokens for t in title_tokens)
         if (f" {' '.join(plain_tokens(long_form))} " in title_norm
-                or f" {' '.join(plain_tokens(acronym))} " in title_norm):
+                or (subject and f" {' '.join(acronym_tokens)} " in title_norm)):
             names += [long_form, acronym]
     return names
 
@@ -118,5 +130,6 @@ def certification_of(section: Section, catalog: Catalog) -> Certification:
     if cert:
         return cert
     name = section.certification or section.doc_title or section.family
-    names = [name, *title_names(name, stopwords), *defined_names(_first_text(section), name)]
+    generic = stopwords | GENERIC_TITLE_WORDS
+    names = [name, *title_names(name, stopwords), *defined_names(_first_text(section), name, generic)]
     return Certification(key=slug(name), name=name, titles=(name,), names=tuple(dict.fromkeys(names)))

@@ -46,7 +46,6 @@ CANDIDATES = 20
 MAX_RESULTS = 3
 FOLLOWER_SHARE = 0.35          # a second or third result must score this share of the first
 NUMBER_MATCH_FACTOR = 1.5      # asked for a number: the part stating the matching one ranks first
-NAMED_FACTOR = 2.0             # the certification the question names, over others that mention it
 FACT_FACTOR = 0.5              # asked for a kind of fact: a section stating it ranks first
 
 
@@ -239,7 +238,9 @@ class Engine:
             mentions = any(phrase <= matched for phrase in plan.name_phrases)
             # A certification made for what is asked (its names, title, topics) ranks first.
             score = hit.score * (0.5 + coverage) * (1 + (on_topic / total if total else 0.0))
-            score *= NAMED_FACTOR if named else 1.0
+            # Named, and covering the rest of the question too, ranks first; a section that
+            # only carries the name does not outrank one that answers the rest.
+            score *= 1 + coverage if named else 1.0
             if plan.number_intent or plan.product_terms:
                 _, specific = order_numbers(data["numbers"], term_weights, plan.product_terms)
                 score *= NUMBER_MATCH_FACTOR if specific else 1.0
