@@ -136,6 +136,19 @@ def identifiers(text: str) -> set[str]:
             found.add(folded)
         if not folded[:1].isdigit():
             continue
+        # A capitalised phrase before a number is also known by its initials:
+        # "Impact Level 5" -> il5, as questions abbreviate it.
+        run: list[str] = []
+        j = k - 1
+        while j >= 0 and len(run) < 5:
+            word = text[spans[j][1]:spans[j][2]]
+            if not (word[:1].isupper() and word[1:].islower() and word.isalpha()) \
+                    or text[spans[j][2]:spans[j + 1][1]] not in (" ", "-"):
+                break
+            run.insert(0, word)
+            j -= 1
+        if len(run) >= 2:
+            found.add("".join(w[0] for w in run).lower() + folded)
         # Acronyms just before a number, through "/": "ISO/IEC 27001" -> iso27001, iec27001.
         j, gap_ok = k - 1, ("", "-")
         while j >= 0:

@@ -225,13 +225,14 @@ class Engine:
         hits: list[_Hit] = []
         for hit in found:
             pairs = [(f, t.decode() if isinstance(t, bytes) else t) for f, t in hit.matched_terms()]
-            matched = {t for _, t in pairs}
+            section_ids = set(hit["data"]["ids"])
+            # "IL5" typed, "Impact Level 5" written: the identifier matches though no word does.
+            matched = {t for _, t in pairs} | {stem(i) for i in plan.ids & section_ids}
             topical = {t for f, t in pairs if f in TOPICAL_FIELDS}
             covered = sum(weights[id(c)] * self._credit(c, matched) for c in plan.concepts)
             coverage = covered / total if total else 0.0
             on_topic = sum(weights[id(c)] * self._credit(c, topical) for c in plan.concepts)
             data = hit["data"]
-            section_ids = set(data["ids"])
             named = hit["cert"] in plan.named
             # Another document that states the name typed ("PCI" on a product's compliance
             # page) may answer too; the named certification's own sections rank first.
