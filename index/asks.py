@@ -65,13 +65,15 @@ class Cues:
 
     by_phrase: tuple[tuple[tuple[str, ...], str], ...]    # (tokens, kind), longest first
     cjk: tuple[tuple[str, str], ...]                      # (substring, kind)
+    patterns: tuple[tuple[re.Pattern[str], str], ...]     # (pattern on the question, kind)
     labels: dict[str, str]
     about_us: frozenset[str]
 
     @classmethod
     def from_raw(cls, raw: list[dict]) -> "Cues":
-        phrases, cjk, labels, about = [], [], {}, set()
+        phrases, cjk, patterns, labels, about = [], [], [], {}, set()
         for ask in raw:
+            patterns += [(re.compile(p), ask["name"]) for p in ask.get("question_patterns", [])]
             for cue in ask.get("cues", []):
                 tokens = tuple(plain_tokens(cue))
                 if tokens:
@@ -82,7 +84,7 @@ class Cues:
             if ask.get("about_us"):
                 about.add(ask["name"])
         phrases.sort(key=lambda p: len(p[0]), reverse=True)
-        return cls(tuple(phrases), tuple(cjk), labels, frozenset(about))
+        return cls(tuple(phrases), tuple(cjk), tuple(patterns), labels, frozenset(about))
 
     def asked(self, text: str, tokens: list[str]) -> tuple[list[str], set[int]]:
         """Kinds asked, in the order the question asks them, and the token positions used.
@@ -102,6 +104,10 @@ class Cues:
             pos = text.find(cue)
             if pos >= 0:
                 kinds.append((len(tokens) + pos, kind))
+        for pattern, kind in self.patterns:
+            m = pattern.search(text)
+            if m:
+                kinds.append((len(tokens) + m.start(), kind))
         ordered = [k for _, k in sorted(kinds)]
         return list(dict.fromkeys(ordered)), used
 
@@ -109,4 +115,5 @@ class Cues:
 def raw_asks(asks: tuple[AskKind, ...]) -> list[dict]:
     """What the question side needs of each ask, for the lexicon beside the index."""
     return [{"name": a.name, "cues": list(a.cues), "cjk_cues": list(a.cjk_cues), "label": a.label,
-             "about_us": a.about_us} for a in asks]
+             "about_us": a.about_us, "question_patterns": [p.pattern for p in a.question_patterns]}
+            for a in asks]

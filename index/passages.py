@@ -75,15 +75,24 @@ def sentences_of(blocks: Iterable[tuple[str, str]],
     return out
 
 
-def states(sentence: Sentence, kind: str, about_us: frozenset[str], history: bool) -> bool:
+def states(sentence: Sentence, kind: str, about_us: frozenset[str], history: bool,
+           names_company: bool = False) -> bool:
     """Whether the sentence states this kind of fact in the sense the question means.
 
-    For kinds marked about_us (a date, a level), the sentence must also say what the company
-    holds or did, unless the question asks about the standard's own history.
+    For kinds marked about_us (a date, a level), the sentence must also be about the company,
+    unless the question asks about the standard's own history: it must name the company when
+    its section does (`names_company`: "graded as basic or advanced" describes the scheme,
+    not our grade), or else say what is held or was achieved.
     """
     if kind not in sentence.kinds:
         return False
-    return history or kind not in about_us or bool(sentence.kinds & {"holds", COMPANY})
+    if history or kind not in about_us:
+        return True
+    return COMPANY in sentence.kinds if names_company else bool(sentence.kinds & {"holds", COMPANY})
+
+
+def names_company(sentences: Iterable[Sentence]) -> bool:
+    return any(COMPANY in s.kinds for s in sentences)
 
 
 def choose_passage(sentences: list[Sentence], weights: Mapping[str, float], *,
@@ -106,8 +115,13 @@ def choose_passage(sentences: list[Sentence], weights: Mapping[str, float], *,
     top_weight = max(weights.values(), default=1.0)
     # Naming the certification breaks ties between sentences; it never outweighs a word asked.
     name_bonus = 0.5 * top_weight
+    asked_holds = "holds" in asks
     asks = [k for k in asks if k not in ("holds", "number")]
     holds_first = not asks and not want_definition and number_line is None
+    if holds_first and asked_holds:
+        # "Do we hold X?" and nothing else: the sentence saying what is held answers it,
+        # even when it calls X "the said certification".
+        asks = ["holds"]
 
     def score(s: Sentence) -> float:
         value = sum(w for t, w in weights.items() if t in s.terms)
@@ -116,20 +130,25 @@ def choose_passage(sentences: list[Sentence], weights: Mapping[str, float], *,
             # Asked what a name means: the longer the name found, the more the sentence
             # defines it ("Cloud Computing Compliance Criteria Catalogue (C5)" beats "C5").
             value += name_bonus * (1 + (longest - 1 if want_definition else 0))
-        if holds_first and value > 0:
+        # "Do we hold X?" is answered by the sentence saying what is held, even when it calls
+        # X "the said certification"; otherwise only sentences on the question's words count.
+        if holds_first and (value > 0 or asked_holds):
             value += 0.5 * top_weight * (("holds" in s.kinds) + (COMPANY in s.kinds))
         if s.kind in ("number", "heading"):
             value *= 0.5
         return value
 
     scored = [(score(s), -i, i) for i, s in enumerate(sentences)]
+    ours = names_company(sentences)
     chosen: list[int] = []
     if number_line is not None:
         chosen += [i for i, s in enumerate(sentences) if s.text == number_line][:1]
     for kind in asks:
-        stating = [x for x in scored if states(sentences[x[2]], kind, about_us, history)]
-        if stating:
-            best = max(stating, key=lambda x: (x[0] + 0.25 * top_weight * (COMPANY in sentences[x[2]].kinds), x[1]))
+        stating = [x for x in scored if states(sentences[x[2]], kind, about_us, history, ours)]
+        # A second kind asked is a second fact: prefer a sentence not quoted yet.
+        fresh = [x for x in stating if x[2] not in chosen] or stating
+        if fresh:
+            best = max(fresh, key=lambda x: (x[0] + 0.25 * top_weight * (COMPANY in sentences[x[2]].kinds), x[1]))
             if best[2] not in chosen:
                 chosen.append(best[2])
     if not chosen:

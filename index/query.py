@@ -229,7 +229,6 @@ def plan_question(question: str, lexicon: Lexicon, known: Callable[[str], bool],
     tokens = [t for t, _, _ in spans]
     surfaces = [text[s:e] for _, s, e in spans]
     plan = Plan(text=text)
-    plan.asks, _ = lexicon.cues.asked(text, tokens)
     plan.history = any(stem(t) in lexicon.history_words for t in tokens) or any(
         w in text for w in lexicon.history_words if CJK_RE.match(w))
     plan.ids = identifiers(text)
@@ -263,6 +262,14 @@ def plan_question(question: str, lexicon: Lexicon, known: Callable[[str], bool],
             i = j
         else:
             i += 1
+
+    # What kind of fact is asked, read from the question outside the names it contains
+    # ("MLPS 2.0 level" asks for a level, not a version).
+    unnamed = list(text)
+    for k, (_, start, end) in enumerate(spans):
+        if used[k]:
+            unnamed[start:end] = " " * (end - start)
+    plan.asks, _ = lexicon.cues.asked("".join(unnamed), [t if not used[k] else "" for k, t in enumerate(tokens)])
 
     seen: set[str] = set()
     i = 0

@@ -30,7 +30,7 @@ from .build import BuildError, current_path, ensure_index, read_manifest, usable
 from .catalog import DataError
 from .config import Paths
 from .analysis import CJK_RE, identifiers, stem
-from .passages import choose_passage, order_numbers, states
+from .passages import choose_passage, names_company, order_numbers, states
 from .query import Concept, Lexicon, Plan, osa_distance, plan_question
 
 log = logging.getLogger(__name__)
@@ -159,8 +159,10 @@ class Engine:
     def _weight(self, c: Concept) -> float:
         if all(CJK_RE.match(t) and not self._known(t) for t in c.stems):
             # Chinese is cut into character pairs; a pair no document or name contains is an
-            # artefact of that cut ("问合" in "问合规"), not an unknown word.
-            return 0.0
+            # artefact of that cut ("问合" in "问合规"), not an unknown word, unless data/
+            # gives it a meaning (指标 -> indicators): then it weighs what its synonyms do.
+            known = [t for t in c.synonyms if self._known(t)]
+            return max((self._idf(t) for t in known), default=0.0)
         w = max(self._idf(t) for t in c.stems)
         if c.emphatic:
             w *= EMPHATIC_FACTOR
@@ -246,7 +248,8 @@ class Engine:
                 _, specific = order_numbers(data["numbers"], term_weights, plan.product_terms)
                 score *= NUMBER_MATCH_FACTOR if specific else 1.0
             if asked_kinds:
-                stated = sum(any(states(s, k, self.lexicon.cues.about_us, plan.history)
+                ours = names_company(data["sentences"])
+                stated = sum(any(states(s, k, self.lexicon.cues.about_us, plan.history, ours)
                                  for s in data["sentences"]) for k in asked_kinds)
                 score *= 1 + FACT_FACTOR * stated / len(asked_kinds)
             ids_ok = required <= section_ids
@@ -273,7 +276,8 @@ class Engine:
 
     def _not_stated(self, plan: Plan, hits: list[_Hit]) -> tuple[str, ...]:
         """What the question asks that no answering section of the certification states."""
-        sentences = [s for h in hits for s in h.fields["data"]["sentences"]]
+        sections = [h.fields["data"]["sentences"] for h in hits]
+        sentences = [s for section in sections for s in section]
         terms = set().union(*(s.terms for s in sentences)) if sentences else set()
         ids = set().union(*(h.fields["data"]["ids"] for h in hits))
         missing: list[str] = []
@@ -284,7 +288,8 @@ class Engine:
             if kind == "number":
                 stated = any(h.fields["data"]["numbers"] for h in hits)
             else:
-                stated = any(states(s, kind, self.lexicon.cues.about_us, plan.history) for s in sentences)
+                stated = any(states(s, kind, self.lexicon.cues.about_us, plan.history, names_company(section))
+                             for section in sections for s in section)
             if not stated:
                 missing.append(label)
         missing += [d.display for d in plan.documents if not d.stated_in(terms, ids)]
