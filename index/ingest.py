@@ -236,12 +236,13 @@ def _rejoin(blocks: list[Block]) -> list[Block]:
 
 
 def with_header_rows(blocks: list[Block]) -> list[Block]:
-    """Blocks with each table's header row as a row of its own, before the table's rows."""
+    """Blocks with each table's header row as a block of its own (kind "header"), before the
+    table's rows: visible text, searchable and quotable with the row it heads."""
     out: list[Block] = []
     header: tuple[str, ...] = ()
     for b in blocks:
         if b.kind == "row" and b.header and b.header != header:
-            out.append(Block("row", ROW_SEPARATOR.join(c for c in b.header if c), line=b.line,
+            out.append(Block("header", ROW_SEPARATOR.join(c for c in b.header if c), line=b.line,
                              cells=b.header))
         header = b.header if b.kind == "row" else ()
         out.append(b)
@@ -357,10 +358,10 @@ def sections_of(doc: Document, source: str, listed: DocumentMeta, catalog: Catal
         # A heading repeated as the first line of its own body (e.g. "HIPAA") is noise.
         while content and heads and _norm(content[0].text) == _norm(heads[-1]):
             content = content[1:]
-        if not any(b.kind in ("text", "number", "row") for b in content):
+        if not any(b.kind in ("text", "number", "row", "header") for b in content):
             continue
         if not heads and not title and len(raw) > 1 and not any(
-                b.kind == "row" or (b.kind == "text" and not _is_heading_like(b.text)) for b in content):
+                b.kind in ("row", "header") or (b.kind == "text" and not _is_heading_like(b.text)) for b in content):
             continue       # stray lines before the first heading of a titleless page
         path = tuple(([title] if title else []) + heads) or (_derive_title(content, catalog),)
         date = next((h[2] for h in reversed(part.headings) if h[2]), None) or doc_date

@@ -35,6 +35,7 @@ class Sentence:
     terms: frozenset[str]  # stemmed terms
     has_date: bool
     kinds: frozenset[str] = frozenset()   # kinds of fact it states (index/asks.py)
+    header: int = -1                       # a table row: the index of its table's header row
 
 
 def split_sentences(text: str) -> list[str]:
@@ -62,16 +63,21 @@ def sentences_of(blocks: Iterable[tuple[str, str]],
     A table row is one unit: a question about one service finds that service's row.
     """
     out: list[Sentence] = []
+    header = -1
     for i, (text, kind) in enumerate(blocks):
         if kind == "text":
             parts = split_sentences(text)
-        elif kind == "row":
+        elif kind in ("row", "header"):
             parts = [text]
         else:
             parts = [line.strip() for line in text.split("\n") if line.strip()]
+        if kind == "header":
+            header = len(out)
+        elif kind != "row":
+            header = -1
         for part in parts:
             out.append(Sentence(part, i, kind, frozenset(stem(t) for t in plain_tokens(part)),
-                                bool(DATE_RE.search(part)), mark(part)))
+                                bool(DATE_RE.search(part)), mark(part), header if kind == "row" else -1))
     return out
 
 
@@ -124,7 +130,10 @@ def choose_passage(sentences: list[Sentence], weights: Mapping[str, float], *,
         asks = ["holds"]
 
     def score(s: Sentence) -> float:
-        value = sum(w for t, w in weights.items() if t in s.terms)
+        # A table row says what its header's columns say: "IL6" is in the header, "Secrets
+        # Manager" in the row, and the row answers. A header alone answers nothing.
+        header = sentences[s.header].terms if s.header >= 0 else frozenset()
+        value = sum(w if t in s.terms else 0.5 * w for t, w in weights.items() if t in s.terms or t in header)
         longest = max((len(n) for n in name_sets if n <= s.terms), default=0)
         if longest:
             # Asked what a name means: the longer the name found, the more the sentence
@@ -134,7 +143,7 @@ def choose_passage(sentences: list[Sentence], weights: Mapping[str, float], *,
         # X "the said certification"; otherwise only sentences on the question's words count.
         if holds_first and (value > 0 or asked_holds):
             value += 0.5 * top_weight * (("holds" in s.kinds) + (COMPANY in s.kinds))
-        if s.kind in ("number", "heading"):
+        if s.kind in ("number", "heading", "header"):
             value *= 0.5
         return value
 
@@ -176,7 +185,12 @@ def choose_passage(sentences: list[Sentence], weights: Mapping[str, float], *,
             break
         chosen.append(best)
         covered |= sentences[best].terms
-    ordered = sorted(chosen[:3])
+    chosen = chosen[:3]
+    # A quoted table row comes with its header row, so the reader knows what each cell means.
+    for i in list(chosen):
+        if sentences[i].header >= 0 and sentences[i].header not in chosen and len(chosen) < 4:
+            chosen.append(sentences[i].header)
+    ordered = sorted(chosen)
     text = sentences[ordered[0]].text
     for prev, cur in zip(ordered, ordered[1:]):
         adjacent = cur == prev + 1 and sentences[cur].block == sentences[prev].block
