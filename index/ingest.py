@@ -249,7 +249,7 @@ def with_header_rows(blocks: list[Block]) -> list[Block]:
     return out
 
 
-def _classify(blocks: list[Block]) -> list[Block]:
+def _classify(blocks: list[Block], guess_titles: bool = True) -> list[Block]:
     """Text blocks -> runs of certificate-number lines, title-like lines, and prose.
 
     A table's header row is visible text too: it becomes a row of its own before the table's
@@ -268,7 +268,8 @@ def _classify(blocks: list[Block]) -> list[Block]:
             if not run:
                 return
             text = "\n".join(run)
-            kind = "number" if run_is_number else ("heading" if _is_heading_like(text) else "text")
+            kind = "number" if run_is_number else (
+                "heading" if guess_titles and _is_heading_like(text) else "text")
             out.append(Block(kind, text, line=b.line))
 
         for line in lines:
@@ -353,7 +354,7 @@ def sections_of(doc: Document, source: str, listed: DocumentMeta, catalog: Catal
 
     sections: list[Section] = []
     for part in raw:
-        content = _classify(_rejoin(part.blocks))
+        content = _classify(_rejoin(part.blocks), guess_titles=not doc.structured)
         heads = [h[1] for h in part.headings]
         # A heading repeated as the first line of its own body (e.g. "HIPAA") is noise.
         while content and heads and _norm(content[0].text) == _norm(heads[-1]):

@@ -73,6 +73,9 @@ class Document:
     title: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     date: str | None = None
+    # The format marks its structure (markdown, HTML, Word): a short line is a list item or
+    # a cell, never a guessed title. Plain text and PDF leave structure to be guessed.
+    structured: bool = False
 
 
 Reader = Callable[[Path], Document]

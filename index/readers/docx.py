@@ -95,4 +95,4 @@ def read(path: Path) -> Document:
     meta = {name: value.strip() for name in ("title", "subject", "author", "keywords", "category",
                                              "comments", "identifier", "version", "language")
             if isinstance(value := getattr(props, name), str) and value.strip()}
-    return Document(path=path, blocks=blocks, title=title, meta=meta, date=None)
+    return Document(structured=True, path=path, blocks=blocks, title=title, meta=meta, date=None)

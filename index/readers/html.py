@@ -186,4 +186,4 @@ def read(path: Path) -> Document:
     if date is None and content is not None:
         date = next((d for t in content.css("time[datetime]")
                      if (d := parse_date(t.attributes.get("datetime")))), None)
-    return Document(path=path, blocks=blocks, title=title, meta=meta, date=date)
+    return Document(structured=True, path=path, blocks=blocks, title=title, meta=meta, date=date)

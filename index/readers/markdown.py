@@ -111,4 +111,4 @@ def read(path: Path) -> Document:
     blocks = blocks_of(body, consumed + 1)
     title = frontmatter.title_of(meta) or next(
         (b.text for b in blocks if b.kind == "heading" and b.level == 1), None)
-    return Document(path=path, blocks=blocks, title=title, meta=meta, date=frontmatter.date_of(meta))
+    return Document(structured=True, path=path, blocks=blocks, title=title, meta=meta, date=frontmatter.date_of(meta))
