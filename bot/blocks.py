@@ -275,7 +275,9 @@ def render_answer(answer: Answer, *, shared_by: str | None = None, share_button:
             blocks += rendered
         text = _answered_fallback(results[0])
         if missing:
-            text = _fit(_one_line(f"{missing} {text}"), MAX_TEXT, lambda t: t)
+            # Document text (a certification's name) reaches the notification: escape it too.
+            room = MAX_TEXT - len(text) - 1
+            text = f"{_fit(_one_line(missing), room, escape)} {text}" if room > 20 else text
     else:
         text, not_found = _not_found_blocks(answer)
         blocks += not_found

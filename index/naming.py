@@ -131,5 +131,8 @@ def certification_of(section: Section, catalog: Catalog) -> Certification:
         return cert
     name = section.certification or section.doc_title or section.family
     generic = stopwords | GENERIC_TITLE_WORDS
-    names = [name, *title_names(name, stopwords), *defined_names(_first_text(section), name, generic)]
+    names = [name]
+    # The names the document gives itself count whatever its front matter calls the certification.
+    for title in dict.fromkeys(t for t in (name, section.doc_title or section.family) if t):
+        names += [title, *title_names(title, stopwords), *defined_names(_first_text(section), title, generic)]
     return Certification(key=slug(name), name=name, titles=(name,), names=tuple(dict.fromkeys(names)))

@@ -195,7 +195,8 @@ def choose_passage(sentences: list[Sentence], weights: Mapping[str, float], *,
     for prev, cur in zip(ordered, ordered[1:]):
         adjacent = cur == prev + 1 and sentences[cur].block == sentences[prev].block
         text += (" " if adjacent else " … ") + sentences[cur].text
-    return text
+    # Line breaks of the source (a PDF's lines) are layout, not words: fold them.
+    return " ".join(text.split())
 
 
 @dataclass(frozen=True)

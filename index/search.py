@@ -45,7 +45,7 @@ TOPICAL_FIELDS = frozenset({"title", "names", "topics"})
 CANDIDATES = 40
 MAX_RESULTS = 3
 FOLLOWER_SHARE = 0.35          # a second or third result must score this share of the first
-NUMBER_MATCH_FACTOR = 1.5      # asked for a number: the part stating the matching one ranks first
+NUMBER_MATCH_FACTOR = 1.5      # asked for a number: parts stating one (the matching one) rank first
 FACT_FACTOR = 0.5              # asked for a kind of fact: a section stating it ranks first
 
 
@@ -246,7 +246,9 @@ class Engine:
             score *= 1 + coverage if named else 1.0
             if plan.number_intent or plan.product_terms:
                 _, specific = order_numbers(data["numbers"], term_weights, plan.product_terms)
-                score *= NUMBER_MATCH_FACTOR if specific else 1.0
+                # Asked for a number: the part stating the matching one first, then any part
+                # stating one, before parts that state none.
+                score *= NUMBER_MATCH_FACTOR if specific or (plan.number_intent and data["numbers"]) else 1.0
             if asked_kinds:
                 ours = names_company(data["sentences"])
                 stated = sum(any(states(s, k, self.lexicon.cues.about_us, plan.history, ours)

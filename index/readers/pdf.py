@@ -30,8 +30,15 @@ from pathlib import Path
 from pypdf import PageObject, PdfReader
 from pypdf.errors import DependencyError
 
+import logging
+
 from ..dates import parse_date
 from . import Block, Document, ReadError
+
+
+# pypdf logs its own warnings about a damaged file ("EOF marker not found"); the build already
+# says, in one line naming the file, why it was skipped.
+logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
 @dataclass
