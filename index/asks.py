@@ -18,6 +18,13 @@ from .analysis import plain_tokens
 from .catalog import AskKind
 
 COMPANY = "company"      # a sentence naming the company: it says what the company holds or did
+
+
+def hint(kind: str) -> str:
+    """The mark of a sentence that speaks to a kind of fact without stating it ("audited by a
+    third-party certification body" names no auditor): quoted when nothing states the fact,
+    never a reason to leave "not stated" out."""
+    return kind + "~"
 NUMBER = "number"        # asked for a certificate number (no sentence evidence: the section's numbers)
 
 
@@ -47,6 +54,8 @@ class SentenceMarker:
         for ask in self.asks:
             if any(self._matches(rx, text, own) for rx in ask.evidence):
                 found.add(ask.name)
+            elif any(rx.search(text) for rx in ask.hints):
+                found.add(hint(ask.name))
         return frozenset(found)
 
     def _matches(self, rx: re.Pattern[str], text: str, own: set[str]) -> bool:

@@ -207,6 +207,7 @@ class AskKind:
     label: str | None = None
     about_us: bool = False
     question_patterns: tuple[re.Pattern[str], ...] = ()
+    hints: tuple[re.Pattern[str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -315,7 +316,8 @@ def _load_asks(path: Path, doc: Any) -> tuple[AskKind, ...]:
     kinds = []
     for name, entry in asks.items():
         what = f"ask {name!r}"
-        check_keys(entry, ("cues", "cjk_cues", "question_patterns", "evidence", "label", "about_us"), path, what)
+        check_keys(entry, ("cues", "cjk_cues", "question_patterns", "evidence", "hints", "label", "about_us"),
+                   path, what)
         about_us = entry.get("about_us", False)
         if not isinstance(about_us, bool):
             raise DataError(path, _line_of(entry, "about_us"), f"{what}: about_us must be true or false")
@@ -323,7 +325,8 @@ def _load_asks(path: Path, doc: Any) -> tuple[AskKind, ...]:
             name=name, cues=tuple(c.lower() for c in _texts(entry, "cues", path, what)),
             cjk_cues=_texts(entry, "cjk_cues", path, what), evidence=_patterns(entry, "evidence", path, what),
             label=_text(entry, "label", path, what), about_us=about_us,
-            question_patterns=_patterns(entry, "question_patterns", path, what)))
+            question_patterns=_patterns(entry, "question_patterns", path, what),
+            hints=_patterns(entry, "hints", path, what)))
     return tuple(kinds)
 
 

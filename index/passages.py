@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from .analysis import plain_tokens, stem
-from .asks import COMPANY
+from .asks import COMPANY, hint
 
 # A sentence ends at . ! ? (or their CJK forms) followed by space and a capital, digit,
 # quote or bracket; not after a common abbreviation.
@@ -153,7 +153,8 @@ def choose_passage(sentences: list[Sentence], weights: Mapping[str, float], *,
     if number_line is not None:
         chosen += [i for i, s in enumerate(sentences) if s.text == number_line][:1]
     for kind in asks:
-        stating = [x for x in scored if states(sentences[x[2]], kind, about_us, history, ours)]
+        stating = [x for x in scored if states(sentences[x[2]], kind, about_us, history, ours)] or [
+            x for x in scored if hint(kind) in sentences[x[2]].kinds]
         # A second kind asked is a second fact: prefer a sentence not quoted yet.
         fresh = [x for x in stating if x[2] not in chosen] or stating
         if fresh:

@@ -30,6 +30,7 @@ from .build import BuildError, current_path, ensure_index, read_manifest, usable
 from .catalog import DataError
 from .config import Paths
 from .analysis import CJK_RE, identifiers, stem
+from .asks import hint
 from .passages import choose_passage, names_company, order_numbers, states
 from .query import Concept, Lexicon, Plan, osa_distance, plan_question
 
@@ -251,8 +252,10 @@ class Engine:
                 score *= NUMBER_MATCH_FACTOR if specific or (plan.number_intent and data["numbers"]) else 1.0
             if asked_kinds:
                 ours = names_company(data["sentences"])
-                stated = sum(any(states(s, k, self.lexicon.cues.about_us, plan.history, ours)
-                                 for s in data["sentences"]) for k in asked_kinds)
+                stated = sum(1.0 if any(states(s, k, self.lexicon.cues.about_us, plan.history, ours)
+                                        for s in data["sentences"])
+                             else 0.5 if any(hint(k) in s.kinds for s in data["sentences"]) else 0.0
+                             for k in asked_kinds)
                 score *= 1 + FACT_FACTOR * stated / len(asked_kinds)
             ids_ok = required <= section_ids
             ids_found = bool(plan.ids & section_ids - self._name_ids(hit["cert"]))
