@@ -110,6 +110,7 @@ def stems(text: str) -> list[str]:
 
 
 _ROMAN = re.compile(r"^[IVX]+$")
+_YEAR = re.compile(r"^(?:19|20)\d\d$")
 
 
 def _is_acronym(surface: str) -> bool:
@@ -136,8 +137,8 @@ def identifiers(text: str) -> set[str]:
             found.add(folded)
         if not folded[:1].isdigit():
             continue
-        # A capitalised phrase before a number is also known by its initials:
-        # "Impact Level 5" -> il5, as questions abbreviate it.
+        # A capitalised phrase before a number is also known by its initials, as questions
+        # abbreviate it: "Impact Level 5" -> il5.
         run: list[str] = []
         j = k - 1
         while j >= 0 and len(run) < 5:
@@ -147,7 +148,9 @@ def identifiers(text: str) -> set[str]:
                 break
             run.insert(0, word)
             j -= 1
-        if len(run) >= 2:
+        # One word is enough before a long number that is not a year: "Office 365" -> o365
+        # (not "Level 3" -> l3, nor "August 2018" -> a2018).
+        if len(run) >= 2 or (run and len(folded) >= 3 and folded.isdigit() and not _YEAR.match(folded)):
             found.add("".join(w[0] for w in run).lower() + folded)
         # Acronyms just before a number, through "/": "ISO/IEC 27001" -> iso27001, iec27001.
         j, gap_ok = k - 1, ("", "-")

@@ -88,7 +88,8 @@ def states(sentence: Sentence, kind: str, about_us: frozenset[str], history: boo
     For kinds marked about_us (a date, a level), the sentence must also be about the company,
     unless the question asks about the standard's own history: it must name the company when
     its section does (`names_company`: "graded as basic or advanced" describes the scheme,
-    not our grade), or else say what is held or was achieved.
+    not our grade), or else say what is held or was achieved ("In 2016, BSI created C5" is
+    not the date anyone was granted it).
     """
     if kind not in sentence.kinds:
         return False

@@ -258,7 +258,10 @@ class Engine:
                              for k in asked_kinds)
                 score *= 1 + FACT_FACTOR * stated / len(asked_kinds)
             ids_ok = required <= section_ids
-            ids_found = bool(plan.ids & section_ids - self._name_ids(hit["cert"]))
+            # An identifier typed, or a document asked for by name ("Business Associate
+            # Agreement"), that the section states is evidence it answers.
+            ids_found = bool(plan.ids & section_ids - self._name_ids(hit["cert"])) or any(
+                d.stated_in(matched, section_ids) for d in plan.documents)
             # A question that names a certification is answered by its sections, or by another
             # section that mentions that name; otherwise by coverage and evidence.
             if named or (ids_ok and (mentions if plan.named else coverage >= COVERAGE_NEEDED and self._evidence(
