@@ -44,6 +44,8 @@ DIGITS_FACTOR = 0.5
 COVERAGE_NEEDED = 0.5
 TOPICAL_FIELDS = frozenset({"title", "names", "topics"})
 CANDIDATES = 40
+# How much of the question a section covers counts more than BM25's raw score: squared.
+COVERAGE_POWER = 2
 MAX_RESULTS = 3
 FOLLOWER_SHARE = 0.35          # a second or third result must score this share of the first
 NUMBER_MATCH_FACTOR = 1.5      # asked for a number: parts stating one (the matching one) rank first
@@ -241,7 +243,7 @@ class Engine:
             # page) may answer too; the named certification's own sections rank first.
             mentions = any(phrase <= matched for phrase in plan.name_phrases)
             # A certification made for what is asked (its names, title, topics) ranks first.
-            score = hit.score * (0.5 + coverage) * (1 + (on_topic / total if total else 0.0))
+            score = hit.score * (0.5 + coverage) ** COVERAGE_POWER * (1 + (on_topic / total if total else 0.0))
             # Named, and covering the rest of the question too, ranks first; a section that
             # only carries the name does not outrank one that answers the rest.
             score *= 1 + coverage if named else 1.0
