@@ -293,7 +293,7 @@ class Engine:
         missing: list[str] = []
         for kind in plan.asks:
             label = self.lexicon.cues.labels.get(kind)
-            if not label or (plan.history and kind in self.lexicon.cues.about_us | {"auditor"}):
+            if not label or (plan.history and kind in self.lexicon.cues.about_us):
                 continue
             if kind == "number":
                 stated = any(h.fields["data"]["numbers"] for h in hits)
