@@ -321,17 +321,23 @@ class Engine:
         data = hit.fields["data"]
         numbers, specific = order_numbers(data["numbers"], term_weights, plan.product_terms)
         show_numbers = bool(numbers) and (plan.number_intent or plan.all_intent or specific)
+        asks = list(plan.asks)
         if plan.documents:
-            # A document asked for by name ("audit report", "BAA"): quote where it is mentioned.
+            # A document asked for by name ("audit report", "BAA"): quote where this section
+            # mentions it; where it does not, its words ("business associate") would only pull
+            # in a coincidental sentence, so say what the company does hold instead.
+            terms = set().union(*(s.terms for s in data["sentences"]))
+            stated = [d for d in plan.documents if d.stated_in(terms, set(data["ids"]))]
             top_weight = max(term_weights.values(), default=1.0)
             term_weights = dict(term_weights)
             for d in plan.documents:
-                for alias in d.aliases:
-                    for t in alias:
-                        term_weights[stem(t)] = max(term_weights.get(stem(t), 0.0), top_weight)
+                for t in {stem(t) for alias in d.aliases for t in alias}:
+                    term_weights[t] = top_weight if d in stated else 0.0
+            if not stated and "holds" not in asks:
+                asks.append("holds")
         passage = choose_passage(
             data["sentences"], term_weights, name_sets=self.lexicon.alias_stems(hit.fields["cert"]),
-            asks=plan.asks, about_us=self.lexicon.cues.about_us, history=plan.history,
+            asks=asks, about_us=self.lexicon.cues.about_us, history=plan.history,
             want_definition=plan.definition_intent,
             number_line=numbers[0].text if show_numbers and (specific or len(numbers) == 1) else None)
         return Result(
