@@ -77,11 +77,13 @@ class Cues:
     patterns: tuple[tuple[re.Pattern[str], str], ...]     # (pattern on the question, kind)
     labels: dict[str, str]
     about_us: frozenset[str]
+    absorbs: dict[str, frozenset[str]]
 
     @classmethod
     def from_raw(cls, raw: list[dict]) -> "Cues":
-        phrases, cjk, patterns, labels, about = [], [], [], {}, set()
+        phrases, cjk, patterns, labels, about, absorbs = [], [], [], {}, set(), {}
         for ask in raw:
+            absorbs[ask["name"]] = frozenset(ask.get("absorbs", []))
             patterns += [(re.compile(p), ask["name"]) for p in ask.get("question_patterns", [])]
             for cue in ask.get("cues", []):
                 tokens = tuple(plain_tokens(cue))
@@ -93,7 +95,7 @@ class Cues:
             if ask.get("about_us"):
                 about.add(ask["name"])
         phrases.sort(key=lambda p: len(p[0]), reverse=True)
-        return cls(tuple(phrases), tuple(cjk), tuple(patterns), labels, frozenset(about))
+        return cls(tuple(phrases), tuple(cjk), tuple(patterns), labels, frozenset(about), absorbs)
 
     def asked(self, text: str, tokens: list[str]) -> tuple[list[str], set[int]]:
         """Kinds asked, in the order the question asks them, and the token positions used.
@@ -117,12 +119,14 @@ class Cues:
             m = pattern.search(text)
             if m:
                 kinds.append((len(tokens) + m.start(), kind))
-        ordered = [k for _, k in sorted(kinds)]
-        return list(dict.fromkeys(ordered)), used
+        ordered = list(dict.fromkeys(k for _, k in sorted(kinds)))
+        absorbed = set().union(*(self.absorbs.get(k, frozenset()) for k in ordered))
+        return [k for k in ordered if k not in absorbed], used
 
 
 def raw_asks(asks: tuple[AskKind, ...]) -> list[dict]:
     """What the question side needs of each ask, for the lexicon beside the index."""
     return [{"name": a.name, "cues": list(a.cues), "cjk_cues": list(a.cjk_cues), "label": a.label,
-             "about_us": a.about_us, "question_patterns": [p.pattern for p in a.question_patterns]}
+             "about_us": a.about_us, "question_patterns": [p.pattern for p in a.question_patterns],
+             "absorbs": list(a.absorbs)}
             for a in asks]

@@ -208,6 +208,7 @@ class AskKind:
     about_us: bool = False
     question_patterns: tuple[re.Pattern[str], ...] = ()
     hints: tuple[re.Pattern[str], ...] = ()
+    absorbs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -316,7 +317,8 @@ def _load_asks(path: Path, doc: Any) -> tuple[AskKind, ...]:
     kinds = []
     for name, entry in asks.items():
         what = f"ask {name!r}"
-        check_keys(entry, ("cues", "cjk_cues", "question_patterns", "evidence", "hints", "label", "about_us"),
+        check_keys(entry, ("cues", "cjk_cues", "question_patterns", "evidence", "hints", "absorbs", "label",
+                           "about_us"),
                    path, what)
         about_us = entry.get("about_us", False)
         if not isinstance(about_us, bool):
@@ -326,7 +328,7 @@ def _load_asks(path: Path, doc: Any) -> tuple[AskKind, ...]:
             cjk_cues=_texts(entry, "cjk_cues", path, what), evidence=_patterns(entry, "evidence", path, what),
             label=_text(entry, "label", path, what), about_us=about_us,
             question_patterns=_patterns(entry, "question_patterns", path, what),
-            hints=_patterns(entry, "hints", path, what)))
+            hints=_patterns(entry, "hints", path, what), absorbs=_texts(entry, "absorbs", path, what)))
     return tuple(kinds)
 
 

@@ -262,12 +262,15 @@ class Engine:
             ids_ok = required <= section_ids
             # An identifier typed, or a document asked for by name ("Business Associate
             # Agreement"), that the section states is evidence it answers.
-            ids_found = bool(plan.ids & section_ids - self._name_ids(hit["cert"])) or any(
-                d.stated_in(matched, section_ids) for d in plan.documents)
+            # ("hitrust?" typed in lower case is the HITRUST the section writes.)
+            typed = plan.ids | {t for c in plan.concepts for t in c.stems}
+            doc_stated = any(d.stated_in(matched, section_ids) for d in plan.documents)
+            ids_found = bool(typed & section_ids - self._name_ids(hit["cert"])) or doc_stated
             # A question that names a certification is answered by its sections, or by another
             # section that mentions that name; otherwise by coverage and evidence.
-            if named or (ids_ok and (mentions if plan.named else coverage >= COVERAGE_NEEDED and self._evidence(
-                    plan.concepts, matched, topical, ids_found))):
+            # A document asked for by name that the section states admits it like a name.
+            if named or (ids_ok and (mentions or doc_stated if plan.named else doc_stated or (
+                    coverage >= COVERAGE_NEEDED and self._evidence(plan.concepts, matched, topical, ids_found)))):
                 hits.append(_Hit(hit.fields(), score))
         hits.sort(key=lambda h: h.score, reverse=True)
         if not hits:
