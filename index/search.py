@@ -72,6 +72,7 @@ class Engine:
         self._correct = lru_cache(maxsize=20_000)(self._correct_uncached)
         self._idf = lru_cache(maxsize=100_000)(self._idf_uncached)
         self._cert_ids: dict[str, set[str]] = {}
+        self._by_cert: dict[str, list[dict]] | None = None
 
     @classmethod
     def open(cls, paths: Paths | None = None) -> "Engine":
@@ -278,28 +279,41 @@ class Engine:
         top = hits[0].score
         chosen = [h for h in hits if h.score >= FOLLOWER_SHARE * top][:MAX_RESULTS]
         results = tuple(self._result(h, plan, term_weights) for h in chosen)
-        same_cert = [h for h in hits if h.fields["cert"] == chosen[0].fields["cert"]]
+        sections = self._sections_of(chosen[0].fields["cert"], audience)
         return Answer(question=original, answered=True, results=results,
-                      corrections=tuple(plan.corrections), not_stated=self._not_stated(plan, same_cert))
+                      corrections=tuple(plan.corrections), not_stated=self._not_stated(plan, sections))
+
+    def _sections_of(self, cert_key: str, audience: str) -> list[dict]:
+        """Every section of a certification this audience may see (read once per index).
+
+        "The documents do not state X for C" must hold for all of C's sections, not only the
+        ones the question's words happened to retrieve."""
+        if self._by_cert is None:
+            by_cert: dict[str, list[dict]] = {}
+            for fields in self._searcher.all_stored_fields():
+                by_cert.setdefault(fields["cert"], []).append(fields["data"])
+            self._by_cert = by_cert
+        return [d for d in self._by_cert.get(cert_key, [])
+                if audience != "public" or d["visibility"] == "public"]
 
     def _name_ids(self, cert_key: str) -> set[str]:
         """Identifiers in a certification's own names: naming it is not finding a fact in it."""
         return self._cert_ids.setdefault(cert_key, {
             i for p in self.lexicon.names if p.owner == cert_key for i in identifiers(p.display)})
 
-    def _not_stated(self, plan: Plan, hits: list[_Hit]) -> tuple[str, ...]:
-        """What the question asks that no answering section of the certification states."""
-        sections = [h.fields["data"]["sentences"] for h in hits]
+    def _not_stated(self, plan: Plan, data: list[dict]) -> tuple[str, ...]:
+        """What the question asks that no section of the certification states."""
+        sections = [d["sentences"] for d in data]
         sentences = [s for section in sections for s in section]
         terms = set().union(*(s.terms for s in sentences)) if sentences else set()
-        ids = set().union(*(h.fields["data"]["ids"] for h in hits))
+        ids = set().union(*(d["ids"] for d in data)) if data else set()
         missing: list[str] = []
         for kind in plan.asks:
             label = self.lexicon.cues.labels.get(kind)
             if not label or (plan.history and kind in self.lexicon.cues.about_us):
                 continue
             if kind == "number":
-                stated = any(h.fields["data"]["numbers"] for h in hits)
+                stated = any(d["numbers"] for d in data)
             else:
                 stated = any(states(s, kind, self.lexicon.cues.about_us, plan.history, names_company(section))
                              for section in sections for s in section)
