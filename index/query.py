@@ -269,7 +269,7 @@ def plan_question(question: str, lexicon: Lexicon, known: Callable[[str], bool],
     for k, (_, start, end) in enumerate(spans):
         if used[k]:
             unnamed[start:end] = " " * (end - start)
-    plan.asks, _ = lexicon.cues.asked("".join(unnamed), [t if not used[k] else "" for k, t in enumerate(tokens)])
+    plan.asks, cue_positions = lexicon.cues.asked("".join(unnamed), [t if not used[k] else "" for k, t in enumerate(tokens)])
 
     seen: set[str] = set()
     i = 0
@@ -286,6 +286,11 @@ def plan_question(question: str, lexicon: Lexicon, known: Callable[[str], bool],
             plan.definition_intent = True
         if word in lexicon.stopwords or word in lexicon.number_words or word in lexicon.all_words \
                 or word in lexicon.definition_words:
+            i += 1
+            continue
+        if i in cue_positions and not known(word):
+            # A word that only says what kind of fact is asked ("renewal", "expiry") is not a
+            # subject: where the documents never use it, it must not count against answering.
             i += 1
             continue
         if not known(word) and not word.isdigit():
