@@ -21,11 +21,10 @@ from .analysis import plain_tokens
 from .catalog import VISIBILITIES, Catalog, DataError, DocumentMeta
 from .dates import parse_date
 from .passages import split_sentences
-from .readers import ROW_SEPARATOR, SUFFIXES, Block, Document, ReadError, read
+from .readers import ROW_SEPARATOR, Block, Document, ReadError, read
 
 log = logging.getLogger(__name__)
 
-DOCUMENT_SUFFIXES = SUFFIXES
 
 # A page's own "last updated" stamp: chrome, not content, so it dates the section and is not quoted.
 LAST_UPDATED_RE = re.compile(r"^\s*last\s+(?:updated|modified|revised)\s*(?:on)?\s*[:：]?\s*(?P<date>.+)$",

@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from whoosh import index as windex
-from whoosh.query import And, Or, Term
+from whoosh.query import Or, Term
 
 from .answer import Answer, CertificateNumber, Result
 from .build import BuildError, current_path, ensure_index, read_manifest, usable
