@@ -58,6 +58,21 @@ class _Hit:
     score: float
 
 
+@dataclass(frozen=True)
+class _Seen:
+    """What of the question one candidate section holds (see Engine._what_matches)."""
+
+    matched: set[str]
+    topical: set[str]
+    coverage: float        # share of the question's weight the section covers
+    on_topic: float        # ... covers in what it is about (names, title, topics)
+    named: bool            # the section's certification is named in the question
+    mentions: bool         # the section states a name the question typed
+    section_ids: set[str]
+    doc_stated: bool       # the section states a document asked for by name
+    ids_found: bool        # ... or an identifier the question typed
+
+
 class Engine:
     """An opened index. Thread-safe: each thread gets its own Whoosh searcher."""
 
@@ -228,51 +243,12 @@ class Engine:
         flt = Term("visibility", "public") if audience == "public" else None
         searcher = self._searcher
         found = searcher.search(self._query(plan), limit=CANDIDATES, terms=True, filter=flt)
+        typed = plan.ids | {t for c in plan.concepts for t in c.stems}
         hits: list[_Hit] = []
         for hit in found:
-            pairs = [(f, t.decode() if isinstance(t, bytes) else t) for f, t in hit.matched_terms()]
-            section_ids = set(hit["data"]["ids"])
-            # "IL5" typed, "Impact Level 5" written: the identifier matches though no word does.
-            matched = {t for _, t in pairs} | {stem(i) for i in plan.ids & section_ids}
-            topical = {t for f, t in pairs if f in TOPICAL_FIELDS}
-            covered = sum(weights[id(c)] * self._credit(c, matched) for c in plan.concepts)
-            coverage = covered / total if total else 0.0
-            on_topic = sum(weights[id(c)] * self._credit(c, topical) for c in plan.concepts)
-            data = hit["data"]
-            named = hit["cert"] in plan.named
-            # Another document that states the name typed ("PCI" on a product's compliance
-            # page) may answer too; the named certification's own sections rank first.
-            mentions = any(phrase <= matched for phrase in plan.name_phrases)
-            # A certification made for what is asked (its names, title, topics) ranks first.
-            score = hit.score * (0.5 + coverage) ** COVERAGE_POWER * (1 + (on_topic / total if total else 0.0))
-            # Named, and covering the rest of the question too, ranks first; a section that
-            # only carries the name does not outrank one that answers the rest.
-            score *= 1 + coverage if named else 1.0
-            if plan.number_intent or plan.product_terms:
-                _, specific = order_numbers(data["numbers"], term_weights, plan.product_terms)
-                # Asked for a number: the part stating the matching one first, then any part
-                # stating one, before parts that state none.
-                score *= NUMBER_MATCH_FACTOR if specific or (plan.number_intent and data["numbers"]) else 1.0
-            if asked_kinds:
-                ours = names_company(data["sentences"])
-                stated = sum(1.0 if any(states(s, k, self.lexicon.cues.about_us, plan.history, ours)
-                                        for s in data["sentences"])
-                             else 0.5 if any(hint(k) in s.kinds for s in data["sentences"]) else 0.0
-                             for k in asked_kinds)
-                score *= 1 + FACT_FACTOR * stated / len(asked_kinds)
-            ids_ok = required <= section_ids
-            # An identifier typed, or a document asked for by name ("Business Associate
-            # Agreement"), that the section states is evidence it answers.
-            # ("hitrust?" typed in lower case is the HITRUST the section writes.)
-            typed = plan.ids | {t for c in plan.concepts for t in c.stems}
-            doc_stated = any(d.stated_in(matched, section_ids) for d in plan.documents)
-            ids_found = bool(typed & section_ids - self._name_ids(hit["cert"])) or doc_stated
-            # A question that names a certification is answered by its sections, or by another
-            # section that mentions that name; otherwise by coverage and evidence.
-            # A document asked for by name that the section states admits it like a name.
-            if named or (ids_ok and (mentions or doc_stated if plan.named else doc_stated or (
-                    coverage >= COVERAGE_NEEDED and self._evidence(plan.concepts, matched, topical, ids_found)))):
-                hits.append(_Hit(hit.fields(), score))
+            seen = self._what_matches(hit, plan, weights, total, typed)
+            if self._may_answer(seen, plan, required):
+                hits.append(_Hit(hit.fields(), self._rank(hit, seen, plan, term_weights, asked_kinds)))
         hits.sort(key=lambda h: h.score, reverse=True)
         if not hits:
             return Answer(question=original, answered=False, corrections=tuple(plan.corrections))
@@ -282,6 +258,67 @@ class Engine:
         sections = self._sections_of(chosen[0].fields["cert"], audience)
         return Answer(question=original, answered=True, results=results,
                       corrections=tuple(plan.corrections), not_stated=self._not_stated(plan, sections))
+
+    def _what_matches(self, hit, plan: Plan, weights: dict[int, float], total: float,
+                      typed: set[str]) -> "_Seen":
+        """What of the question one candidate section holds."""
+        pairs = [(f, t.decode() if isinstance(t, bytes) else t) for f, t in hit.matched_terms()]
+        section_ids = set(hit["data"]["ids"])
+        # "IL5" typed, "Impact Level 5" written: the identifier matches though no word does.
+        matched = {t for _, t in pairs} | {stem(i) for i in plan.ids & section_ids}
+        topical = {t for f, t in pairs if f in TOPICAL_FIELDS}
+        covered = sum(weights[id(c)] * self._credit(c, matched) for c in plan.concepts)
+        on_topic = sum(weights[id(c)] * self._credit(c, topical) for c in plan.concepts)
+        # A document asked for by name ("Business Associate Agreement") that the section states.
+        doc_stated = any(d.stated_in(matched, section_ids) for d in plan.documents)
+        return _Seen(
+            matched=matched, topical=topical,
+            coverage=covered / total if total else 0.0,
+            on_topic=on_topic / total if total else 0.0,
+            named=hit["cert"] in plan.named,
+            # Another document that states the name typed ("PCI" on a product's page).
+            mentions=any(phrase <= matched for phrase in plan.name_phrases),
+            section_ids=section_ids,
+            doc_stated=doc_stated,
+            # An identifier typed that the section states is evidence it answers ("hitrust?"
+            # typed in lower case is the HITRUST the section writes), as is a named document.
+            ids_found=bool(typed & section_ids - self._name_ids(hit["cert"])) or doc_stated,
+        )
+
+    def _may_answer(self, seen: "_Seen", plan: Plan, required: set[str]) -> bool:
+        """A question that names a certification is answered by its sections, or by another
+        section that mentions that name or states the document asked for; otherwise by a
+        section that covers enough of it, with evidence, and states every identifier typed."""
+        if seen.named:
+            return True
+        if not required <= seen.section_ids:
+            return False
+        if plan.named:
+            return seen.mentions or seen.doc_stated
+        return seen.doc_stated or (seen.coverage >= COVERAGE_NEEDED and self._evidence(
+            plan.concepts, seen.matched, seen.topical, seen.ids_found))
+
+    def _rank(self, hit, seen: "_Seen", plan: Plan, term_weights: dict[str, float],
+              asked_kinds: list[str]) -> float:
+        """BM25 weighed by how much of the question the section covers and is about."""
+        data = hit["data"]
+        # A certification made for what is asked (its names, title, topics) ranks first.
+        score = hit.score * (0.5 + seen.coverage) ** COVERAGE_POWER * (1 + seen.on_topic)
+        # Named, and covering the rest of the question too, ranks first; a section that only
+        # carries the name does not outrank one that answers the rest.
+        score *= 1 + seen.coverage if seen.named else 1.0
+        if plan.number_intent or plan.product_terms:
+            _, specific = order_numbers(data["numbers"], term_weights, plan.product_terms)
+            # Asked for a number: the part stating the matching one, or any, before the rest.
+            score *= NUMBER_MATCH_FACTOR if specific or (plan.number_intent and data["numbers"]) else 1.0
+        if asked_kinds:
+            ours = names_company(data["sentences"])
+            stated = sum(1.0 if any(states(s, k, self.lexicon.cues.about_us, plan.history, ours)
+                                    for s in data["sentences"])
+                         else 0.5 if any(hint(k) in s.kinds for s in data["sentences"]) else 0.0
+                         for k in asked_kinds)
+            score *= 1 + FACT_FACTOR * stated / len(asked_kinds)
+        return score
 
     def _sections_of(self, cert_key: str, audience: str) -> list[dict]:
         """Every section of a certification this audience may see (read once per index).
