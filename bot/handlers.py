@@ -354,8 +354,9 @@ class Listeners:
             return True
 
     def _forget(self, key: str) -> None:
+        """Release a claimed key (a share that failed may be clicked again)."""
         try:
-            self._forget(key)
+            self.seen.forget(key)
         except Exception as error:
             log.warning("the de-dup record failed to forget a key (%s)", type(error).__name__)
 

@@ -134,6 +134,40 @@ def test_share_button_posts_in_channel_and_removes_the_ephemeral(served: Served,
     no_more(fake_slack, "response_url", 2)
 
 
+class FailsOnCall:
+    """The real engine, except that one call (by number) fails: a search error mid-share."""
+
+    def __init__(self, engine, failing_call: int) -> None:
+        self.engine, self.failing_call, self.calls = engine, failing_call, 0
+
+    def ask(self, question: str, *, audience: str = "internal"):
+        self.calls += 1
+        if self.calls == self.failing_call:
+            raise RuntimeError("search failed")
+        return self.engine.ask(question, audience=audience)
+
+    def catalog(self, *, audience: str = "internal"):
+        return self.engine.catalog(audience=audience)
+
+
+def test_a_share_that_failed_can_be_clicked_again(serve_app, slack_engine, fake_slack: FakeSlack) -> None:
+    # Call 1 answers the slash command, call 2 (the first share) fails: the click must be
+    # released so that the user's next click shares, not ignored for the de-dup's lifetime.
+    served = serve_app(engine=FailsOnCall(slack_engine, failing_call=2))
+    value = share_value(served.command(QUESTION)["blocks"])
+    click = block_actions_body(SHARE_ACTION_ID, value, user_id="U0SALES",
+                               response_url=fake_slack.response_url("share"),
+                               container={"type": "message", "message_ts": "1700000000.000300",
+                                          "channel_id": CHANNEL_ID, "is_ephemeral": True})
+    assert served.post(click)[0] == 200
+    (sorry,) = fake_slack.wait_for("response_url")
+    assert sorry.params["response_type"] == "ephemeral" and sorry.params["text"] == handlers.SORRY
+
+    assert served.post(click)[0] == 200
+    shared, _deleted = fake_slack.wait_for("response_url", count=3)[1:]
+    assert shared.params["response_type"] == "in_channel" and NUMBER in text_of(shared.params["blocks"])
+
+
 @pytest.mark.parametrize("value", ["not json", '{"q": ""}', '["q"]', ""])
 def test_share_button_with_a_malformed_value_answers_politely(served: Served, fake_slack: FakeSlack,
                                                               value: str) -> None:
