@@ -142,11 +142,24 @@ def _worker_app(settings: Settings) -> CertdeskWSGI:
         # auth.test now, so the first slash command does not spend its 3 s waiting for it.
         return wsgi_app(settings, engine)
     except Exception as error:
+        if not _auth_test_failed(error):
+            log.error("could not start a worker: %s: %s", type(error).__name__, error)
+            raise
         # The parent's check passed, so this is passing trouble: failing the boot would stop
         # gunicorn altogether. Bolt calls auth.test again on the first request instead.
         log.warning("auth.test failed while starting a worker (%s); retried on the first request",
                     _reason(error))
         return wsgi_app(settings, engine, verify_token=False)
+
+
+def _auth_test_failed(error: BaseException) -> bool:
+    """Bolt's own auth.test at app creation failed (rejected, or Slack unreachable)."""
+    from slack_bolt.error import BoltError
+    from slack_sdk.errors import SlackApiError, SlackRequestError
+
+    if isinstance(error, BoltError):
+        return "auth.test" in str(error)
+    return isinstance(error, (SlackApiError, SlackRequestError, OSError))
 
 
 def gunicorn_options(host: str, port: int) -> dict[str, Any]:
@@ -276,6 +289,9 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = DEFAULT_H
                 if mode == "http" and not force_http else "")
         raise MissingSettings(f"{'HTTP' if mode == 'http' else 'Socket Mode'} needs "
                               f"{', '.join(missing)}, not set in the environment{hint}")
+    malformed = settings.malformed(mode)
+    if malformed:
+        raise MissingSettings("; ".join(malformed))
     ensure_index(settings.paths)
     check_token(settings)
     if mode == "socket":

@@ -40,6 +40,9 @@ class SettingsError(ValueError):
     """A variable is set to something unusable (the message names it, never a secret)."""
 
 
+# A bot token, or one rotated by Slack's token rotation ("xoxe.xoxb-…").
+BOT_TOKEN_PREFIXES = ("xoxb-", "xoxe.xoxb-")
+
 @dataclass(frozen=True)
 class Settings:
     """Everything `certdesk serve` needs, read once.
@@ -146,6 +149,19 @@ class Settings:
         values = {"SLACK_BOT_TOKEN": self.bot_token, "SLACK_SIGNING_SECRET": self.signing_secret,
                   "SLACK_APP_TOKEN": self.app_token}
         return [name for name in needed if not values[name]]
+
+    def malformed(self, mode: Mode) -> list[str]:
+        """Tokens that are set but cannot be what they claim, by their shape alone (never the
+        value): caught before any network call, so a pasted signing secret or user token is
+        one clear line instead of a rejected auth.test."""
+        problems = []
+        if self.bot_token and not self.bot_token.startswith(BOT_TOKEN_PREFIXES):
+            problems.append("SLACK_BOT_TOKEN is not a bot token (it starts with xoxb-: the app's "
+                            "'Bot User OAuth Token' under OAuth & Permissions)")
+        if mode == "socket" and self.app_token and not self.app_token.startswith("xapp-"):
+            problems.append("SLACK_APP_TOKEN is not an app-level token (it starts with xapp-: "
+                            "Basic Information > App-Level Tokens, with connections:write)")
+        return problems
 
     def __repr__(self) -> str:
         """Which secrets are set, never what they are."""

@@ -38,7 +38,8 @@ from slack_fixtures import APP_TOKEN, BOT_TOKEN, SECRET, SECRETS, STATE_VARIABLE
 
 from bot.cli import main
 from bot.dedup import MemorySeenRecord
-from bot.server import WORKERS, socket_mode_handler
+from bot import server
+from bot.server import WORKERS, StartupError, socket_mode_handler
 from bot.settings import Settings, SettingsError
 
 QUESTION = "TRUCS certificate number for object storage"
@@ -183,6 +184,36 @@ def test_serve_with_a_rejected_token_says_so_without_the_token(clean_env, fake_s
     err = capsys.readouterr().err
     assert "certdesk serve: Slack rejected SLACK_BOT_TOKEN: invalid_auth" in err
     assert not any(secret in err for secret in SECRETS) and "Traceback" not in err
+
+
+@pytest.mark.parametrize("variable, value, mode_args", [
+    ("SLACK_BOT_TOKEN", "abc", ["--http"]),
+    ("SLACK_BOT_TOKEN", "xoxp-123-456-user-token", ["--http"]),
+    ("SLACK_APP_TOKEN", "xoxb-not-an-app-token", []),
+])
+def test_serve_with_a_token_of_the_wrong_shape_stops_before_calling_slack(
+        clean_env, fake_slack: FakeSlack, capsys: pytest.CaptureFixture[str],
+        variable: str, value: str, mode_args: list[str]) -> None:
+    clean_env.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
+    clean_env.setenv("SLACK_SIGNING_SECRET", SECRET)
+    if "--http" not in mode_args:
+        clean_env.setenv("SLACK_APP_TOKEN", APP_TOKEN)
+    clean_env.setenv("SLACK_API_URL", fake_slack.base_url)
+    clean_env.setenv(variable, value)
+    assert main(["serve", *mode_args, "--port", "1"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and variable in err and "Traceback" not in err
+    assert value not in err and not any(secret in err for secret in SECRETS)
+    assert fake_slack.calls("auth.test") == []          # no network call was spent on it
+
+
+def test_a_worker_that_fails_to_start_says_what_failed(settings, caplog: pytest.LogCaptureFixture) -> None:
+    # Not an auth.test failure: the worker must not blame Slack, and must not carry on.
+    broken = replace(settings, signing_secret="")
+    with pytest.raises(StartupError, match="SLACK_SIGNING_SECRET"):
+        server._worker_app(broken)
+    assert "auth.test" not in caplog.text
+    assert "could not start a worker: StartupError" in caplog.text
 
 
 # --- Socket Mode ------------------------------------------------------------------------------
