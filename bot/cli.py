@@ -45,7 +45,8 @@ def _parser() -> argparse.ArgumentParser:
 
     ask = sub.add_parser("ask", help="answer a question", description=(
         "Answer a question from the certification documents. The index is built first when "
-        "it is missing or older than seeds/ or data/."))
+        "it is missing or when the content of seeds/, data/ or the index code changed (a content "
+        "hash, not file times)."))
     ask.add_argument("question", nargs="*", help='the question, or "-" to read one question per line from stdin')
     ask.add_argument("--json", action="store_true", help="print the answer as one JSON object (per line)")
     ask.add_argument("--public", action="store_true",
@@ -156,7 +157,14 @@ def _eval(args: argparse.Namespace, paths: Paths, out: TextIO) -> int:
     from index.evaluation import Report, SourceTexts, load_questions, score
     from index.search import Engine
 
-    files = list(args.files) or sorted((paths.data_dir / "eval").glob("*.yaml"))
+    eval_dir = paths.data_dir / "eval"
+    files = list(args.files) or sorted(eval_dir.glob("*.yaml"))
+    if not args.files:
+        skipped = sorted(p.relative_to(eval_dir).parent.as_posix() for p in eval_dir.glob("*/*.yaml"))
+        if skipped:
+            # Held-out sets and other corpora's questions are run by naming them.
+            folders = ", ".join(f"{d}/" for d in dict.fromkeys(skipped))
+            out.write(f"not run (name their files to run them): {folders} in {eval_dir}\n")
     if not files:
         raise UsageError(f"no evaluation files given and none in {paths.data_dir / 'eval'}")
     for f in files:
@@ -183,6 +191,7 @@ def _eval(args: argparse.Namespace, paths: Paths, out: TextIO) -> int:
 
 def _index(args: argparse.Namespace, paths: Paths, out: TextIO) -> int:
     from index.build import content_hash, current_path, read_manifest
+    from index.catalog import load_catalog
 
     if args.index_command == "build":
         info = build_index(paths, strict=args.strict)
@@ -198,8 +207,19 @@ def _index(args: argparse.Namespace, paths: Paths, out: TextIO) -> int:
         manifest = read_manifest(path)
         fresh = manifest.get("content_hash") == content_hash(paths)
         out.write(f"index: {path}\nbuilt: {manifest.get('built_at')}, {manifest.get('sections')} sections "
-                  f"from {manifest.get('documents')} documents\n"
-                  f"{'up to date' if fresh else 'out of date: seeds/ or data/ changed (rebuilt on next ask)'}\n")
+                  f"from {manifest.get('documents')} documents\n")
+        if fresh:
+            out.write("up to date\n")
+            return 0
+        try:
+            load_catalog(paths.data_dir)
+        except DataError as exc:
+            # Say what is true: no rebuild can succeed until data/ is fixed.
+            out.write(f"out of date, and data/ has an error, so it cannot be rebuilt: {exc}\n"
+                      "the index above keeps answering until the file is fixed\n")
+            return 1
+        out.write("out of date: seeds/, data/ or the index code changed (rebuilt on the next ask, "
+                  "or run certdesk index build)\n")
         return 0
     raise UsageError("index needs an action: certdesk index build | certdesk index status")
 

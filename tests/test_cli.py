@@ -121,6 +121,23 @@ def test_bad_data_stops_build_with_file_and_line_and_no_traceback(env_corpus, ca
     assert "products.yaml:3" in caplog.text and "previous index" in caplog.text
 
 
+def test_index_status_says_when_broken_data_blocks_the_rebuild(env_corpus):
+    assert run(["index", "build"])[0] == 0
+    (env_corpus.data_dir / "products.yaml").write_text("products:\n  - name: COS\n    nmes: [x]\n")
+    code, out = run(["index", "status"])
+    assert code == 1
+    assert "cannot be rebuilt" in out and "products.yaml:3" in out
+    assert "rebuilt on the next ask" not in out
+
+
+def test_default_eval_says_which_folders_it_did_not_run(env_corpus, tmp_path):
+    extra = env_corpus.data_dir / "eval" / "held"
+    extra.mkdir(parents=True, exist_ok=True)
+    (extra / "x.yaml").write_text('- q: "TISAX level"\n  expect: ["tisax"]\n')
+    code, out = run(["eval"])
+    assert "not run (name their files to run them): " in out and "held/" in out
+
+
 def test_console_script_runs_as_a_module(env_paths):
     env = {**os.environ, "CERTDESK_INDEX_DIR": str(env_paths.index_dir)}
     proc = subprocess.run([sys.executable, "-m", "bot", "ask", "--json", "-"], input="HIPAA?\n",
