@@ -87,7 +87,16 @@ def load_yaml(text: str, path: Path | str) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        raise DataError(path, line, f"invalid YAML: {exc.problem or exc}") from None
+        message = f"invalid YAML: {exc.problem or exc}"
+        opened = exc.context_mark
+        if opened and mark and opened.line < mark.line and exc.context and (
+                "flow" in exc.context or "scalar" in exc.context):
+            # An unclosed [ { or quote: the mistake is where it opened, not where the parser
+            # gave up.
+            message += f" (the {exc.context.replace('while parsing a ', '')} opened here is not closed; " \
+                       f"the parser noticed at line {line})"
+            line = opened.line + 1
+        raise DataError(path, line, message) from None
     except yaml.YAMLError as exc:
         raise DataError(path, None, f"invalid YAML: {exc}") from None
     finally:
@@ -395,6 +404,11 @@ def load_catalog(data_dir: Path) -> Catalog:
         loaded[name] = loader(path, doc if doc is not None else _Map())
     certs = loaded.get("certifications.yaml", ())
     documents = loaded.get("documents.yaml", {})
+    named = [(name, meta.certification) for name, meta in documents.items() if meta.certification]
+    if named and not certs:
+        raise DataError(data_dir / "certifications.yaml", None,
+                        "lists no certifications (the file is empty or missing), but documents.yaml "
+                        f"names {named[0][1]!r} for {named[0][0]!r}")
     for name, meta in documents.items():
         if meta.certification and not any(meta.certification in (c.key, c.name) for c in certs):
             raise DataError(data_dir / "documents.yaml", None,

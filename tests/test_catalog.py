@@ -77,3 +77,20 @@ def test_missing_files_mean_nothing_curated(tmp_path):
 def test_missing_directory_says_which_variable(tmp_path):
     with pytest.raises(DataError, match="CERTDESK_DATA_DIR"):
         load_catalog(tmp_path / "nope")
+
+
+def test_an_unclosed_bracket_is_reported_where_it_opened(tmp_path):
+    (tmp_path / "products.yaml").write_text(
+        "products:\n  - name: COS\n    names: [COS, object storage\n  - name: CVM\n", encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        load_catalog(tmp_path)
+    assert err.value.line == 3 and "not closed" in str(err.value) and "line 4" in str(err.value)
+
+
+def test_an_empty_certifications_file_is_named_as_the_problem(tmp_path):
+    (tmp_path / "certifications.yaml").write_text("", encoding="utf-8")
+    (tmp_path / "documents.yaml").write_text(
+        "documents:\n  a.txt:\n    certification: TISAX\n", encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        load_catalog(tmp_path)
+    assert err.value.path.endswith("certifications.yaml") and "lists no certifications" in str(err.value)
