@@ -10,8 +10,10 @@ Where the record lives decides who shares it:
   SqliteDeduplicator   every process on one machine (several gunicorn workers).
   RedisDeduplicator    every replica behind a load balancer.
 
-When the shared store cannot be reached we answer anyway (fail open), still de-duplicating
-within the process: see `RedisDeduplicator`. Keys may hold user ids or question text (the
+When Redis cannot be reached, its record falls back to the SQLite one (so the machine's
+workers still answer once) and returns to Redis when it answers again: see
+`RedisDeduplicator`. When no shared store can be reached we answer anyway (fail open), still
+de-duplicating within the process. Keys may hold user ids or question text (the
 share button's key does), so the shared stores keep only a SHA-256 of each key, and no key
 is ever logged.
 """
@@ -20,13 +22,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from .ttlcache import TTLCache
 
@@ -40,6 +43,10 @@ REDIS_PREFIX = "certdesk:seen:"
 # A question waits on this, so it is short: a Redis on the same network answers in a
 # millisecond, and one that does not answer in half a second is treated as down.
 REDIS_TIMEOUT = 0.5
+# While Redis is down, one request every this many seconds checks whether it is back; the
+# others go straight to the fallback instead of each waiting out a dead connection.
+REDIS_RETRY_INTERVAL = 5.0
+REDIS_COPY_BATCH = 1000     # keys per pipeline when the outage's keys are handed back to Redis
 SQLITE_BUSY_TIMEOUT = 5.0
 SQLITE_PRUNE_INTERVAL = 300.0
 
@@ -70,29 +77,53 @@ class MemoryDeduplicator:
     def forget(self, key: str) -> None:
         self._seen.pop(key)
 
+    def remembers(self, key: str) -> bool:
+        """Whether `key` is recorded and live, without recording it."""
+        return self._seen.get(key) is not None
+
     def __len__(self) -> int:
         return len(self._seen)
 
 
 class _LocalFallback:
-    """Per-process memory that decides while a shared store is down, and says so once.
+    """Per-process memory for while a shared store is down, which says so once per outage.
 
-    Every key is recorded here too, even while the store works, so a Slack retry landing on
-    this process during an outage is still caught.
+    Keys are recorded here too while the store works, so a Slack retry landing on this
+    process during an outage is still caught. `instead` says, in the one warning, what
+    decides meanwhile; `retry_interval` is how often `state` lets a caller try the store again.
     """
 
-    def __init__(self, store: str, ttl: float, clock: Callable[[], float]) -> None:
+    def __init__(self, store: str, ttl: float, clock: Callable[[], float], *,
+                 instead: str = "de-duplicating within this process only",
+                 retry_interval: float = 0.0) -> None:
         self.memory = MemoryDeduplicator(ttl, clock=clock)
         self._store = store
+        self._instead = instead
+        self._clock = clock
+        self._retry_interval = retry_interval
+        self._retry_at = float("-inf")
         self._down = False
         self._lock = threading.Lock()
+
+    def state(self) -> Literal["up", "retry", "down"]:
+        """"up" while the store works; while it is down, "retry" for one caller per retry
+        interval (who should check whether it is back) and "down" for everyone else."""
+        with self._lock:
+            if not self._down:
+                return "up"
+            now = self._clock()
+            if now < self._retry_at:
+                return "down"
+            self._retry_at = now + self._retry_interval
+            return "retry"
 
     def failed(self, error: BaseException) -> None:
         with self._lock:
             was_down, self._down = self._down, True
+            self._retry_at = self._clock() + self._retry_interval
         if not was_down:  # the error's class only: a message could hold a URL with a password
-            log.warning("%s de-dup unavailable (%s): answering anyway, de-duplicating within "
-                        "this process only", self._store, type(error).__name__)
+            log.warning("%s de-dup unavailable (%s): answering anyway, %s", self._store,
+                        type(error).__name__, self._instead)
 
     def worked(self) -> None:
         with self._lock:
@@ -126,6 +157,10 @@ class SqliteDeduplicator:
         self._prune_lock = threading.Lock()
         self._local = threading.local()
         self._fallback = _LocalFallback("SQLite", ttl, clock)
+
+    @property
+    def path(self) -> Path:
+        return self._path
 
     def _connection(self) -> sqlite3.Connection:
         """This thread's connection, opened on first use (and again after a fork)."""
@@ -179,6 +214,13 @@ class SqliteDeduplicator:
         except (sqlite3.Error, OSError) as error:   # OSError: its directory cannot be made
             self._fallback.failed(error)
 
+    def unexpired(self) -> list[tuple[str, float]]:
+        """(SHA-256 of the key, seconds it has left) for every live row: what `RedisDeduplicator`
+        hands back to Redis after an outage."""
+        now = self._clock()
+        return self._connection().execute("SELECT key, expires - ? FROM seen WHERE expires > ?",
+                                           (now, now)).fetchall()
+
     def count(self) -> int:
         """Rows on disk, expired or not (for tests and diagnostics)."""
         return self._connection().execute("SELECT COUNT(*) FROM seen").fetchone()[0]
@@ -207,17 +249,28 @@ def _set_wal(conn: sqlite3.Connection, attempts: int = 50) -> None:
 class RedisDeduplicator:
     """A `Deduplicator` in Redis (`SET key 1 NX EX ttl`), shared by every replica.
 
-    Fails open. When Redis cannot be reached, `first` answers from this process's own
-    memory (every key is recorded there too) and logs one warning per outage. The choice:
-    failing closed would silence the bot for every question while Redis is down, whereas
-    failing open risks a duplicate only for a Slack retry (or a second route of the same
-    message) that lands on *another* replica during the outage; retries are rare because
-    Bolt acknowledges at once, and one on this replica is still caught. Short timeouts and
-    no client retries keep a dead Redis from delaying answers past Slack's patience.
+    While Redis cannot be reached, the SQLite record at `sqlite_path` decides instead (the
+    file `make_deduplicator` uses without Redis, shared by this machine's gunicorn workers),
+    so a Slack retry landing on the other worker is still answered once. Per-process memory
+    alone, as before, answered such a retry twice. Each process logs one warning when it
+    falls back and one when Redis is back; only one request per `retry_interval` checks
+    whether it is, the others go straight to disk rather than each waiting on a dead
+    connection. The checking request first copies the keys claimed on disk during the
+    outage into Redis (hashed, with the time they have left), so a retry of one of them
+    that reaches a process asking Redis is not answered again.
+
+    Still fail open: failing closed would silence the bot for every question while Redis is
+    down. What the fallback cannot catch is a retry that lands on *another machine* during
+    the outage, or on another worker for a key claimed in Redis just before it (every key
+    Redis answered for is also kept in this process's memory, so a retry reaching this
+    process is caught). Both are rare because Bolt acknowledges at once. Without
+    `sqlite_path`, memory alone decides during an outage. Short timeouts and no client
+    retries keep a dead Redis from delaying answers past Slack's patience.
     """
 
-    def __init__(self, url: str, ttl: float = DEFAULT_TTL, *, prefix: str = REDIS_PREFIX,
-                 timeout: float = REDIS_TIMEOUT,
+    def __init__(self, url: str, ttl: float = DEFAULT_TTL, *, sqlite_path: Path | str | None = None,
+                 prefix: str = REDIS_PREFIX, timeout: float = REDIS_TIMEOUT,
+                 retry_interval: float = REDIS_RETRY_INTERVAL,
                  clock: Callable[[], float] = time.monotonic) -> None:
         import redis
         from redis.backoff import NoBackoff
@@ -232,23 +285,71 @@ class RedisDeduplicator:
         self._client = redis.Redis.from_url(
             url, socket_timeout=timeout, socket_connect_timeout=timeout,
             retry=Retry(NoBackoff(), 0), health_check_interval=30)
-        self._fallback = _LocalFallback("Redis", ttl, clock)
+        # Opened on first use only, so the file appears only if Redis ever went down.
+        self._disk = SqliteDeduplicator(sqlite_path, ttl) if sqlite_path is not None else None
+        instead = (f"de-duplicating through the SQLite record shared by this machine's workers,"
+                   f" and trying Redis again every {retry_interval:g} s" if self._disk is not None
+                   else "de-duplicating within this process only")
+        self._fallback = _LocalFallback("Redis", ttl, clock, instead=instead,
+                                        retry_interval=retry_interval)
 
     def _name(self, key: str) -> str:
         return self._prefix + _digest(key)
 
-    def first(self, key: str) -> bool:
-        local_first = self._fallback.memory.first(key)
+    def _redis_usable(self) -> bool:
+        """Whether to ask Redis now: while it works, yes; while it is down, only a caller
+        whose turn it is to retry, and only once Redis answers and has the outage's keys."""
+        state = self._fallback.state()
+        if state != "retry":
+            return state == "up"
         try:
-            created: Any = self._client.set(self._name(key), 1, nx=True, ex=self._ttl)
-        except self._errors as error:
-            self._fallback.failed(error)
-            return local_first
+            self._client.ping()
+            self._copy_outage_keys()
+        except self._errors:
+            return False  # still down: the next retry is one interval away, and not logged
         self._fallback.worked()
-        return bool(created)
+        return True
+
+    def _copy_outage_keys(self) -> None:
+        """Hand the live keys of the SQLite record to Redis, keeping any Redis already has."""
+        if self._disk is None or not self._disk.path.exists():
+            return
+        try:
+            rows = self._disk.unexpired()
+        except (sqlite3.Error, OSError) as error:
+            log.warning("reading the SQLite de-dup record failed (%s): Redis will not know the "
+                        "keys claimed while it was down", type(error).__name__)
+            return
+        for start in range(0, len(rows), REDIS_COPY_BATCH):
+            pipe = self._client.pipeline(transaction=False)
+            for digest, left in rows[start:start + REDIS_COPY_BATCH]:
+                pipe.set(self._prefix + digest, 1, nx=True, ex=max(1, math.ceil(left)))
+            pipe.execute()
+
+    def first(self, key: str) -> bool:
+        if self._redis_usable():
+            try:
+                created: Any = self._client.set(self._name(key), 1, nx=True, ex=self._ttl)
+            except self._errors as error:
+                self._fallback.failed(error)
+            else:
+                # Remembered only once Redis has answered for it: a key that threads racing
+                # into the outage put in memory would make memory and disk each pick a
+                # different winner, and each veto the other's (nobody answers).
+                self._fallback.memory.first(key)
+                return bool(created)
+        if self._disk is None:
+            return self._fallback.memory.first(key)
+        claimed = self._disk.first(key)  # records the key either way
+        # Memory only vetoes: what was claimed on disk is the disk's to forget (on any worker).
+        return claimed and not self._fallback.memory.remembers(key)
 
     def forget(self, key: str) -> None:
         self._fallback.memory.forget(key)
+        if self._disk is not None and self._disk.path.exists():
+            self._disk.forget(key)
+        if not self._redis_usable():
+            return
         try:
             self._client.delete(self._name(key))
         except self._errors as error:
@@ -256,14 +357,21 @@ class RedisDeduplicator:
 
     def close(self) -> None:
         self._client.close()
+        if self._disk is not None:
+            self._disk.close()
 
 
 def make_deduplicator(redis_url: str | None, sqlite_path: Path | None, *,
                       ttl: float = DEFAULT_TTL) -> Deduplicator:
-    """The widest record configured: Redis (replicas) over SQLite (processes) over memory."""
+    """The widest record configured: Redis (replicas) over SQLite (processes) over memory.
+
+    With both, the SQLite file stands in for Redis while Redis cannot be reached."""
     if redis_url:
-        log.info("de-dup record: Redis")
-        return RedisDeduplicator(redis_url, ttl)
+        if sqlite_path is not None:
+            log.info("de-dup record: Redis, or SQLite at %s while it is down", sqlite_path)
+        else:
+            log.info("de-dup record: Redis")
+        return RedisDeduplicator(redis_url, ttl, sqlite_path=sqlite_path)
     if sqlite_path is not None:
         log.info("de-dup record: SQLite at %s", sqlite_path)
         return SqliteDeduplicator(sqlite_path, ttl)

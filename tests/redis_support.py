@@ -50,6 +50,13 @@ class RedisServer:
             self.stop()
         raise RuntimeError("redis-server did not start")
 
+    def kill(self) -> None:
+        """SIGKILL, like a crash or the OOM killer: clients get no goodbye. `start(port)` revives."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
     def stop(self) -> None:
         if self.process is not None:
             self.process.terminate()

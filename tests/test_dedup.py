@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import multiprocessing
 import shutil
@@ -16,6 +17,7 @@ import pytest
 
 from bot.dedup import (
     REDIS_PREFIX,
+    REDIS_RETRY_INTERVAL,
     MemoryDeduplicator,
     MemorySeenRecord,
     RedisDeduplicator,
@@ -407,7 +409,8 @@ def test_redis_unreachable_fails_open_quickly_and_warns_once(caplog):
 
 
 def test_redis_outage_and_recovery(redis_server, caplog):
-    dedup = RedisDeduplicator(redis_server.url)
+    clock = Clock()
+    dedup = RedisDeduplicator(redis_server.url, clock=clock)
     assert dedup.first("before") is True
     port = redis_server.port
     redis_server.stop()
@@ -416,7 +419,127 @@ def test_redis_outage_and_recovery(redis_server, caplog):
         assert dedup.first("during") is True     # fail open
         assert dedup.first("during") is False
         redis_server.start(port)                 # empty again: no persistence
+        clock.now += REDIS_RETRY_INTERVAL        # Redis is retried once per interval, not per key
         assert dedup.first("after") is True
         assert dedup.first("after") is False
     assert "available again" in caplog.text
+    dedup.close()
+
+
+# --- Redis down: the machine's workers fall back to the shared SQLite record -------------------
+#
+# Two instances in one test stand for two gunicorn workers: each has its own memory, and all
+# they share is what a worker shares with another, Redis and the SQLite file.
+
+
+def _in_redis(client, key: str) -> bool:
+    return bool(client.exists(REDIS_PREFIX + hashlib.sha256(key.encode()).hexdigest()))
+
+
+def test_redis_dead_at_start_up_workers_share_the_sqlite_record(tmp_path):
+    from bot.app import shared_seen_record
+    from bot.settings import Settings
+
+    # As each worker builds its record: from REDIS_URL and CERTDESK_DB (nothing listens there).
+    settings = Settings.from_env({"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+                                  "CERTDESK_DB": str(tmp_path / "state" / "certdesk.sqlite3")})
+    one, other = shared_seen_record(settings), shared_seen_record(settings)
+    assert one.seen("event:Ev1") is False
+    assert other.seen("event:Ev1") is True          # the retry on the other worker
+    assert other.seen("event:Ev2") is False
+    assert one.seen("event:Ev2") is True
+    other.forget("event:Ev2")                        # its attempt failed: released for both
+    assert one.seen("event:Ev2") is False
+    assert settings.dedup_path.exists()
+
+
+def test_threads_of_two_workers_racing_into_a_redis_outage_answer_once(tmp_path):
+    """Exactly one True per key, never two (each worker on its own) and never none (memory
+    and disk each picking a different winner)."""
+    url, path = f"redis://127.0.0.1:{free_port()}/0", tmp_path / "seen.sqlite3"
+    for n in range(10):
+        workers = [make_deduplicator(url, path), make_deduplicator(url, path)]  # fresh: "up"
+        assert race(_taking_turns(workers), f"key{n}", threads=16).count(True) == 1
+        for worker in workers:
+            worker.close()
+
+
+def _taking_turns(dedups: list) -> Callable[[str], bool]:
+    """A `first` that hands successive calls to each of `dedups` in turn."""
+    calls, lock = iter(range(10_000)), threading.Lock()
+
+    def first(key: str) -> bool:
+        with lock:
+            dedup = dedups[next(calls) % len(dedups)]
+        return dedup.first(key)
+
+    return first
+
+
+def test_redis_killed_mid_run_workers_share_the_sqlite_record(redis_server, tmp_path):
+    path = tmp_path / "state" / "seen.sqlite3"
+    one, other = make_deduplicator(redis_server.url, path), make_deduplicator(redis_server.url, path)
+    assert one.first("before") is True
+    assert not path.exists()                         # SQLite is untouched while Redis answers
+    redis_server.kill()
+    assert one.first("before") is False              # this worker remembers what it claimed
+    assert one.first("during") is True
+    assert other.first("during") is False            # the other worker sees it on disk
+    assert other.first("during2") is True
+    assert one.first("during2") is False
+    one.close(), other.close()
+
+
+def test_redis_back_new_keys_go_to_redis_again_after_the_retry_interval(redis_server, redis_client,
+                                                                         tmp_path):
+    clock = Clock()
+    path = tmp_path / "seen.sqlite3"
+    one = RedisDeduplicator(redis_server.url, sqlite_path=path, retry_interval=5, clock=clock)
+    other = RedisDeduplicator(redis_server.url, sqlite_path=path, retry_interval=5, clock=clock)
+    port = redis_server.port
+    redis_server.kill()
+    assert one.first("during") is True
+    assert other.first("during") is False
+    redis_server.start(port)                         # back, and empty: no persistence
+    redis_client.connection_pool.disconnect()
+    # Not retried on every key: until the interval has passed, the disk still decides.
+    clock.now += 4
+    assert one.first("not-yet") is True
+    assert other.first("not-yet") is False
+    assert redis_client.keys("*") == []
+    clock.now += 1
+    assert one.first("after") is True
+    assert _in_redis(redis_client, "after")
+    # What was claimed on disk during the outage went to Redis with it, so a Slack retry of it
+    # reaching a replica (or a worker) that asks Redis is not answered again.
+    assert _in_redis(redis_client, "during") and _in_redis(redis_client, "not-yet")
+    assert 0 < redis_client.ttl(REDIS_PREFIX + hashlib.sha256(b"during").hexdigest()) <= 3600
+    fresh = RedisDeduplicator(redis_server.url)
+    assert fresh.first("during") is False and fresh.first("after") is False
+    assert fresh.first("new") is True and one.first("new") is False
+    one.close(), other.close(), fresh.close()
+
+
+def test_redis_outage_and_return_are_logged_once_each(redis_server, tmp_path, caplog):
+    clock = Clock()
+    dedup = RedisDeduplicator(redis_server.url, sqlite_path=tmp_path / "seen.sqlite3",
+                              retry_interval=5, clock=clock)
+    port = redis_server.port
+    with caplog.at_level(logging.INFO, logger="bot.dedup"):
+        dedup.first("before")
+        redis_server.kill()
+        for n in range(20):                          # many keys, several failed retries
+            dedup.first(f"during{n}")
+            dedup.forget(f"during{n}")
+            clock.now += 1
+        redis_server.start(port)
+        clock.now += 5
+        for n in range(20):
+            dedup.first(f"after{n}")
+    down = [r for r in caplog.records if "unavailable" in r.getMessage()]
+    back = [r for r in caplog.records if "available again" in r.getMessage()]
+    assert len(down) == 1 and len(back) == 1
+    assert down[0].levelno == logging.WARNING and back[0].levelno == logging.WARNING
+    assert "SQLite" in down[0].getMessage()          # says where it de-duplicates meanwhile
+    assert "127.0.0.1" not in caplog.text            # the URL may hold a password
     dedup.close()
