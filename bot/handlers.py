@@ -46,6 +46,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from index.answer import Answer
+from index.search import IndexRebuilding
 
 from .blocks import (
     FEEDBACK_DOWN_ACTION_ID,
@@ -71,6 +72,8 @@ USER_TTL = 600.0      # users.info answers kept this long: a user's team does no
 
 LOOKING = "Looking that up…"
 SORRY = "Sorry, something went wrong while looking that up. Please try again in a minute."
+# The index was lost while serving and is rebuilt in the background (index.search.LiveEngine).
+REBUILDING = "The document index is being rebuilt; please try again in a few seconds."
 TOO_SLOW = "Sorry, looking that up took too long. Please try again in a minute."
 BAD_BUTTON = "Sorry, I could not read the question behind that button. Please ask again."
 NOT_SHAREABLE = ("Nothing in our public documents answers this question, so there is nothing I "
@@ -315,6 +318,8 @@ class Listeners:
             return Reply(render_text(limited), asker_only=True)
         try:
             answer = self.engine.ask(text, audience=decision.audience)
+        except IndexRebuilding:   # logged once by the engine, not per question
+            return Reply(render_text(REBUILDING))
         except Exception:
             log.exception("answering a question (%s) failed", asker.channel_type)
             return Reply(render_text(SORRY))
@@ -474,11 +479,13 @@ class Listeners:
             return
         try:
             answer = self.engine.ask(question, audience=public_only(decision).audience)
-        except Exception:
-            log.exception("answering a shared question in %s failed", channel)
-            self._forget(key)
+        except Exception as error:
+            if not isinstance(error, IndexRebuilding):
+                log.exception("answering a shared question in %s failed", channel)
+            self._forget(key)  # may be clicked again once answered
+            said = REBUILDING if isinstance(error, IndexRebuilding) else SORRY
             self.respond(respond, "share error", channel, response_type="ephemeral",
-                         replace_original=False, **_message(render_text(SORRY)))
+                         replace_original=False, **_message(render_text(said)))
             return
         if not answer.answered:
             self.respond(respond, "share refusal", channel, response_type="ephemeral",

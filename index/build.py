@@ -259,8 +259,11 @@ def build_index(paths: Paths, *, force: bool = True, strict: bool = False) -> Bu
                          tuple(skipped))
 
 
-def usable(path: Path) -> bool:
-    """Whether a complete-looking index can actually be opened and read (not damaged)."""
+def unreadable(path: Path) -> str | None:
+    """Why the index at `path` cannot be opened and read (gone or damaged), or None if it can.
+
+    Quiet, unlike `usable`: a server asks this of every failing question and logs only once.
+    """
     try:
         ix = windex.open_dir(str(path))
         try:
@@ -271,9 +274,16 @@ def usable(path: Path) -> bool:
             ix.close()
         json.loads((path / "lexicon.json").read_text(encoding="utf-8"))
     except Exception as exc:   # any failure to read it means it cannot serve
-        log.warning("index at %s is damaged (%s: %s)", path, type(exc).__name__, exc)
-        return False
-    return True
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def usable(path: Path) -> bool:
+    """Whether a complete-looking index can actually be opened and read (not damaged)."""
+    reason = unreadable(path)
+    if reason is not None:
+        log.warning("index at %s is damaged (%s)", path, reason)
+    return reason is None
 
 
 def ensure_index(paths: Paths) -> Path:

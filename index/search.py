@@ -18,15 +18,17 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from whoosh import index as windex
 from whoosh.query import Or, Term
 
 from .answer import Answer, CertificateNumber, Result
-from .build import BuildError, current_path, ensure_index, read_manifest, usable
+from .build import BuildError, current_path, ensure_index, read_manifest, unreadable, usable
 from .catalog import DataError
 from .config import Paths
 from .analysis import CJK_RE, identifiers, stem
@@ -35,6 +37,7 @@ from .passages import choose_passage, names_company, order_numbers, states
 from .query import Concept, Lexicon, Plan, osa_distance, plan_question
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FIELD_BOOSTS = {"title": 3.0, "names": 4.0, "topics": 1.5, "body": 1.0}
 SYNONYM_CREDIT = 0.8
@@ -409,14 +412,26 @@ class Engine:
 
 
 
+class IndexRebuilding(Exception):
+    """The index being served was lost (deleted or damaged) and is being rebuilt: ask again in
+    a few seconds. Its own type, so a server can say so instead of "something went wrong"."""
+
+
 class LiveEngine:
-    """An Engine that follows rebuilds while serving.
+    """An Engine that follows rebuilds while serving, and recovers an index lost while serving.
 
     `certdesk index build` (or a release step) swaps `current` to a new, complete build in one
     rename. At most once a second, the next question looks at `current`; when it points at a
     new build, a new Engine is opened on it and becomes the one new questions use. Questions
     already running keep the Engine they started with, so none ever sees a half-built index,
     and the previous build stays on disk for them (build.py keeps one generation).
+
+    When a question fails because the index it reads can no longer be read (the directory was
+    deleted, or its files replaced), the Engine is replaced without a restart: by the build
+    `current` points at if that one is complete and readable, else by one rebuild from seeds/
+    in a background thread (never two at once). Until that is done, questions that fail raise
+    IndexRebuilding. A question failing on a readable index is not the index's fault: its
+    error is raised as is and nothing is rebuilt.
     """
 
     CHECK_EVERY = 1.0
@@ -426,6 +441,7 @@ class LiveEngine:
         self._engine = engine
         self._checked = time.monotonic()
         self._lock = threading.Lock()
+        self._rebuilding: threading.Thread | None = None
 
     @classmethod
     def open(cls, paths: Paths | None = None) -> "LiveEngine":
@@ -439,7 +455,8 @@ class LiveEngine:
         if now - self._checked < self.CHECK_EVERY:
             return self._engine
         with self._lock:
-            if now - self._checked >= self.CHECK_EVERY:
+            # While rebuilding, the rebuild swaps the Engine in itself (and says so once).
+            if now - self._checked >= self.CHECK_EVERY and self._rebuilding is None:
                 self._checked = now
                 path = current_path(self.paths.index_dir)
                 if path is not None and path != self._engine.path:
@@ -452,10 +469,63 @@ class LiveEngine:
         return self._engine
 
     def ask(self, question: str, *, audience: str = "internal") -> Answer:
-        return self.engine.ask(question, audience=audience)
+        return self._call(lambda engine: engine.ask(question, audience=audience))
 
     def catalog(self, *, audience: str = "internal") -> list[tuple[str, str | None]]:
-        return self.engine.catalog(audience=audience)
+        return self._call(lambda engine: engine.catalog(audience=audience))
+
+    def _call(self, call: Callable[[Engine], T]) -> T:
+        """`call` on the current Engine; if its index was lost, once more on its replacement."""
+        engine = self.engine
+        try:
+            return call(engine)
+        except Exception:
+            retry = self._recover(engine)
+            if retry is None:
+                raise
+        return call(retry)
+
+    def _recover(self, failed: Engine) -> Engine | None:
+        """After `failed` could not answer: the Engine to ask again, or None when its index is
+        readable (the failure is the question's own). Raises IndexRebuilding when the index
+        was lost and a rebuild is (now) under way."""
+        with self._lock:
+            if self._rebuilding is not None:
+                raise IndexRebuilding("the index is being rebuilt")
+            if self._engine is not failed:          # replaced meanwhile: ask that one
+                return self._engine
+            reason = unreadable(failed.path)
+            if reason is None:
+                return None
+            path = current_path(self.paths.index_dir)
+            if path is not None and path != failed.path and unreadable(path) is None:
+                self._engine = Engine(path)
+                log.info("the index at %s can no longer be read (%s); now answering from %s",
+                         failed.path, reason, path)
+                return self._engine
+            log.warning("the index at %s can no longer be read (%s); rebuilding it from %s in the "
+                        "background", failed.path, reason, self.paths.seeds_dir)
+            self._rebuilding = threading.Thread(target=self._rebuild, name="certdesk-index-rebuild")
+            self._rebuilding.start()
+        raise IndexRebuilding("the index is being rebuilt")
+
+    def _rebuild(self) -> None:
+        """The background half of `_recover`: build (or find) a complete index and answer from
+        it. A failure is logged and the next failing question tries again."""
+        try:
+            engine = Engine(ensure_index(self.paths))
+        except Exception:
+            log.exception("rebuilding the lost index failed; the next question tries again")
+            with self._lock:
+                self._rebuilding = None
+            return
+        with self._lock:
+            self._engine, self._checked, self._rebuilding = engine, time.monotonic(), None
+        log.info("index rebuilt; answering from %s again", engine.path)
 
     def close(self) -> None:
+        """Close the current Engine, after waiting for a rebuild under way (it would open one)."""
+        rebuilding = self._rebuilding
+        if rebuilding is not None:
+            rebuilding.join()
         self._engine.close()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
 import threading
 import time
 
@@ -245,3 +247,163 @@ def _ask_during_rebuilds(corpus, ask, rebuilds: int = 3) -> list[bool]:
     assert not errors, errors[:3]
     assert results
     return results
+
+
+# --- an index lost while serving -------------------------------------------------------------
+
+QUESTION = "TRUCS certificate number for object storage"
+
+
+def _ask_in_a_new_thread(live, question: str = QUESTION):
+    """`live.ask` from a thread that has not searched yet, as a new worker thread would.
+
+    A thread that already searched keeps reading the files its Whoosh searcher holds open,
+    even once they are deleted; a new thread opens the index again, and that is what fails.
+    """
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["answer"] = live.ask(question)
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=30)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["answer"]
+
+
+def _answered_again(live, timeout: float = 60.0):
+    """Ask until the index is back (bounded); only IndexRebuilding may come meanwhile."""
+    from index.search import IndexRebuilding
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return _ask_in_a_new_thread(live)
+        except IndexRebuilding:
+            assert time.monotonic() < deadline, "the index was not rebuilt in time"
+            time.sleep(0.05)
+
+
+def _replace_with_garbage(index_dir):
+    """Damage the current build as a copy or checkout over it would: each Whoosh file replaced
+    by a new file of garbage. (Truncating the files in place instead kills the process with
+    SIGBUS, since Whoosh maps them into memory: nothing in Python can answer after that.)"""
+    path = current_path(index_dir)
+    for f in path.iterdir():
+        if f.name not in ("manifest.json", "lexicon.json"):
+            f.unlink()
+            f.write_bytes(b"\x00garbage")
+    return path
+
+
+@pytest.mark.parametrize("lose", ["deleted", "damaged"])
+def test_live_engine_rebuilds_an_index_lost_while_serving(corpus, lose):
+    from index.search import IndexRebuilding, LiveEngine
+
+    build_index(corpus)
+    live = LiveEngine.open(corpus)
+    try:
+        assert live.ask(QUESTION).answered
+        if lose == "deleted":
+            shutil.rmtree(corpus.index_dir)
+        else:
+            lost = _replace_with_garbage(corpus.index_dir)
+        with pytest.raises(IndexRebuilding):
+            _ask_in_a_new_thread(live)
+        answer = _answered_again(live)
+        assert answer.answered and answer.results[0].certificate_numbers[0].number == "02016"
+        path = current_path(corpus.index_dir)
+        assert path is not None and live.engine.path == path
+        if lose == "damaged":
+            assert path != lost
+    finally:
+        live.close()
+
+
+def test_live_engine_rebuilds_once_and_logs_once_however_many_ask(corpus, monkeypatch, caplog):
+    from index import search
+    from index.search import IndexRebuilding, LiveEngine
+
+    build_index(corpus)
+    live = LiveEngine.open(corpus)
+    calls: list[int] = []
+    release = threading.Event()
+    real_ensure = search.ensure_index
+
+    def held_ensure(paths):
+        calls.append(1)
+        assert release.wait(timeout=30)
+        return real_ensure(paths)
+
+    monkeypatch.setattr(search, "ensure_index", held_ensure)
+    caplog.set_level(logging.INFO, logger="index.search")
+    try:
+        shutil.rmtree(corpus.index_dir)
+        errors: list[BaseException] = []
+
+        def ask() -> None:
+            try:
+                live.ask(QUESTION)
+            except BaseException as exc:
+                errors.append(exc)
+
+        askers = [threading.Thread(target=ask) for _ in range(6)]
+        for t in askers:
+            t.start()
+        for t in askers:
+            t.join(timeout=30)
+        assert len(errors) == 6 and all(isinstance(e, IndexRebuilding) for e in errors), errors
+        assert calls == [1]                          # one rebuild, not one per question
+        release.set()
+        assert _answered_again(live).answered
+        assert calls == [1]
+    finally:
+        release.set()
+        live.close()
+    records = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "index.search"]
+    assert [level for level, _ in records] == [logging.WARNING, logging.INFO], records
+
+
+def test_live_engine_reopens_another_complete_build_without_rebuilding(corpus, monkeypatch):
+    from index import search
+    from index.search import LiveEngine
+
+    build_index(corpus)
+    live = LiveEngine.open(corpus)
+    monkeypatch.setattr(LiveEngine, "CHECK_EVERY", 3600.0)     # it would not look on its own
+    monkeypatch.setattr(search, "ensure_index", lambda paths: pytest.fail("rebuilt"))
+    try:
+        opened = live.engine.path
+        build_index(corpus)
+        newest = build_index(corpus).path.resolve()   # prunes the build `live` has open
+        assert not opened.exists()
+        assert _ask_in_a_new_thread(live).answered      # at once: no "being rebuilt"
+        assert live.engine.path == newest
+    finally:
+        live.close()
+
+
+def test_a_question_failing_on_a_readable_index_is_not_a_rebuild(corpus, monkeypatch):
+    """Guard: only a lost index starts a rebuild; any other failure reaches the caller as is."""
+    from index import search
+    from index.search import LiveEngine
+
+    build_index(corpus)
+    live = LiveEngine.open(corpus)
+    monkeypatch.setattr(search, "ensure_index", lambda paths: pytest.fail("rebuilt"))
+
+    def broken(self, question, *, audience="internal"):
+        raise RuntimeError("a bug, not the index")
+
+    monkeypatch.setattr(Engine, "ask", broken)
+    try:
+        with pytest.raises(RuntimeError, match="a bug"):
+            live.ask(QUESTION)
+        assert not [t for t in threading.enumerate() if t.name == "certdesk-index-rebuild"]
+    finally:
+        live.close()

@@ -399,3 +399,74 @@ def test_internal_documents_never_reach_a_channel(serve_app, fake_slack: FakeSla
     assert "IM-7" not in text_of(posted.params["blocks"])
     assert engine.audiences == ["internal", "public", "public"]
     no_more(fake_slack, "response_url", 1)
+
+
+# --- an index lost while serving ----------------------------------------------------------------
+
+
+def test_an_index_lost_while_serving_is_rebuilt_and_answered_again(serve_app, corpus, fake_slack: FakeSlack) -> None:
+    import shutil
+
+    from index.build import build_index
+    from index.search import LiveEngine
+
+    build_index(corpus)
+    live = LiveEngine.open(corpus)
+    try:
+        # What `certdesk serve` runs, on an index of its own; polling must not hit the rate limit.
+        served = serve_app(engine=live, paths=corpus, rate_limit=1000)
+        shutil.rmtree(corpus.index_dir)
+        reply = served.command(QUESTION)
+        assert reply["response_type"] == "ephemeral" and reply["text"] == handlers.REBUILDING
+        deadline = time.monotonic() + 60
+        while handlers.REBUILDING in json.dumps(reply := served.command(QUESTION)):
+            assert time.monotonic() < deadline, "still rebuilding after 60 s"
+            time.sleep(0.1)
+        assert NUMBER in text_of(reply["blocks"]) and reply["response_type"] == "ephemeral"
+        assert fake_slack.calls("response_url") == []   # every answer inline, none late or SORRY
+    finally:
+        live.close()
+
+
+class RebuildingWhenTold:
+    """The real engine, or IndexRebuilding while `rebuilding` is set: every surface's message."""
+
+    def __init__(self, engine) -> None:
+        self.engine, self.rebuilding = engine, False
+
+    def ask(self, question: str, *, audience: str = "internal"):
+        from index.search import IndexRebuilding
+
+        if self.rebuilding:
+            raise IndexRebuilding("rebuilding the index")
+        return self.engine.ask(question, audience=audience)
+
+    def catalog(self, *, audience: str = "internal"):
+        return self.engine.catalog(audience=audience)
+
+
+def test_every_surface_says_the_index_is_being_rebuilt(serve_app, slack_engine, fake_slack: FakeSlack) -> None:
+    engine = RebuildingWhenTold(slack_engine)
+    served = serve_app(engine=engine)
+    value = share_value(served.command(QUESTION)["blocks"])   # answered before the loss
+    engine.rebuilding = True
+
+    assert served.command(QUESTION)["text"] == handlers.REBUILDING
+    assert served.event(message_event(QUESTION, channel_id=DM, channel_type="im")) == 200
+    (dm,) = fake_slack.wait_for("chat.postMessage")
+    assert (dm.params["channel"], dm.params["text"]) == (DM, handlers.REBUILDING)
+    mention = message_event(f"<@{BOT_USER_ID}> {QUESTION}", event_type="app_mention")
+    assert served.event(mention) == 200
+    _, thread = fake_slack.wait_for("chat.postMessage", count=2)
+    assert (thread.params["thread_ts"], thread.params["text"]) == (mention["ts"], handlers.REBUILDING)
+
+    click = block_actions_body(SHARE_ACTION_ID, value, response_url=fake_slack.response_url("share"),
+                               container={"type": "message", "message_ts": "1700000000.000400",
+                                          "channel_id": CHANNEL_ID, "is_ephemeral": True})
+    assert served.post(click)[0] == 200
+    (said,) = fake_slack.wait_for("response_url")
+    assert said.params["response_type"] == "ephemeral" and said.params["text"] == handlers.REBUILDING
+    engine.rebuilding = False                  # rebuilt: the same click now shares
+    assert served.post(click)[0] == 200
+    shared, _deleted = fake_slack.wait_for("response_url", count=3)[1:]
+    assert shared.params["response_type"] == "in_channel" and NUMBER in text_of(shared.params["blocks"])
