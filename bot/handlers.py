@@ -62,6 +62,7 @@ from .dedup import SeenRecord
 from .policy import REFUSAL, SHARED_NOTICE, ChannelInfoCache, Decision, Facts, decide
 from .questionlog import QuestionLog
 from .ratelimit import RateLimiter, friendly_message
+from .requestlog import log_question
 from .ttlcache import TTLCache
 
 log = logging.getLogger(__name__)
@@ -299,7 +300,7 @@ class Listeners:
     # -- answering ----------------------------------------------------------------------------
 
     def reply(self, asker: Asker, text: str, client: WebClient, context: BoltContext, *,
-              for_everyone: bool, share_button: bool = False) -> Reply:
+              surface: str, for_everyone: bool, share_button: bool = False) -> Reply:
         """facts → policy → (help) → rate limit → engine → render, recording the question.
 
         `for_everyone`: the answer is posted where others read (a mention's thread), so it
@@ -319,13 +320,29 @@ class Listeners:
         try:
             answer = self.engine.ask(text, audience=decision.audience)
         except IndexRebuilding:   # logged once by the engine, not per question
+            self.log_request(surface, asker, None, started, outcome="rebuilding")
             return Reply(render_text(REBUILDING))
         except Exception:
             log.exception("answering a question (%s) failed", asker.channel_type)
+            self.log_request(surface, asker, None, started, outcome="error")
             return Reply(render_text(SORRY))
         ref = self.record(asker, text, answer, started)
+        self.log_request(surface, asker, answer, started)
         notice = decision.notice or (INTERNAL_NOTICE if quotes_internal(answer) else None)
         return Reply(render_answer(answer, share_button=share_button, notice=notice, feedback_ref=ref))
+
+    def log_request(self, surface: str, asker: Asker, answer: Answer | None, started: float,
+                    outcome: str = "answered") -> None:
+        """The operator's one line for this question (bot/requestlog.py)."""
+        question_log = self.safety.question_log
+        try:
+            user = question_log.user_hash(asker.user_id) if question_log and asker.user_id else None
+        except Exception:          # the hash is a nicety; the line is written anyway
+            user = None
+        top = answer.results[0].certification if answer and answer.answered and answer.results else None
+        log_question(surface=surface, answered=None if answer is None else answer.answered, top=top,
+                     latency_ms=(time.monotonic() - started) * 1000, team=asker.team_id,
+                     user_hash=user, outcome=outcome)
 
     def record(self, asker: Asker, question: str, answer: Answer, started: float) -> int | None:
         """The question log's row id for the feedback buttons; None if there is no log or it
@@ -416,7 +433,7 @@ class Listeners:
         asker = Asker(team_id=request_team(context), user_id=command.get("user_id"),
                       channel_id=channel, channel_type=SLASH)
         future: Future[Reply] = self.search_pool.submit(
-            self.reply, asker, text, client, context, for_everyone=False, share_button=True)
+            self.reply, asker, text, client, context, surface="slash", for_everyone=False, share_button=True)
         try:
             reply = future.result(timeout=ACK_BUDGET)
         except FutureTimeout:
@@ -549,7 +566,7 @@ class Listeners:
         asker = Asker(team_id=request_team(context), user_id=event.get("user"), channel_id=channel,
                       channel_type="im", ext_shared=body.get("is_ext_shared_channel"))
         text = without_mention(event.get("text") or "", context.bot_user_id)
-        reply = self.reply(asker, text, client, context, for_everyone=False)
+        reply = self.reply(asker, text, client, context, surface="dm", for_everyone=False)
         self.post(client, channel=channel, thread_ts=event.get("thread_ts"), message=reply.message)
 
     def mention(self, event: dict[str, Any], body: dict[str, Any], client: WebClient,
@@ -566,7 +583,7 @@ class Listeners:
                       channel_type=event.get("channel_type") or kind_of_channel(channel),
                       ext_shared=body.get("is_ext_shared_channel"))
         text = without_mention(event.get("text") or "", context.bot_user_id)
-        reply = self.reply(asker, text, client, context, for_everyone=True)
+        reply = self.reply(asker, text, client, context, surface="mention", for_everyone=True)
         thread_ts = event.get("thread_ts") or ts
         if reply.asker_only:
             self.post_ephemeral(client, channel=channel, user=user, thread_ts=thread_ts,

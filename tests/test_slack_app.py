@@ -470,3 +470,47 @@ def test_every_surface_says_the_index_is_being_rebuilt(serve_app, slack_engine, 
     assert served.post(click)[0] == 200
     shared, _deleted = fake_slack.wait_for("response_url", count=3)[1:]
     assert shared.params["response_type"] == "in_channel" and NUMBER in text_of(shared.params["blocks"])
+
+
+# --- the operator's log -------------------------------------------------------------------------
+
+
+def test_each_question_is_one_request_log_line_without_identity(served: Served, fake_slack: FakeSlack,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="certdesk.requests")
+    served.command(QUESTION)
+    assert served.event(message_event(f"<@{BOT_USER_ID}> {QUESTION}", event_type="app_mention")) == 200
+    fake_slack.wait_for("chat.postMessage")
+    lines = [r for r in caplog.records if r.name == "certdesk.requests"]
+    assert [r.certdesk["surface"] for r in lines] == ["slash", "mention"]
+    for record in lines:
+        fields = record.certdesk
+        assert fields["answered"] is True and fields["outcome"] == "answered"
+        assert fields["top"] == "Trusted Cloud Services (TRUCS)" and fields["latency_ms"] >= 0
+        assert fields["team"] and fields["user"] and fields["user"] != USER_ID
+    text = caplog.text
+    assert USER_ID not in text and QUESTION not in text
+    assert not any(secret in text for secret in SECRETS)
+
+
+def test_json_log_lines_carry_the_request_fields() -> None:
+    from bot.requestlog import JsonFormatter, log_question
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("certdesk.requests")
+    logger.addHandler(handler)
+    old_level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        log_question(surface="dm", answered=False, top=None, latency_ms=3.4, team="T1", user_hash="ab12")
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+    entry = json.loads(JsonFormatter().format(records[0]))
+    assert {k: entry[k] for k in ("level", "logger", "surface", "answered", "top", "latency_ms", "team",
+                                  "user")} == {"level": "INFO", "logger": "certdesk.requests", "surface": "dm",
+                                               "answered": False, "top": None, "latency_ms": 3,
+                                               "team": "T1", "user": "ab12"}
+    assert entry["message"].startswith("question surface=dm")
