@@ -13,7 +13,9 @@ What is decided here rather than in the handlers:
 * The trust-and-safety parts (`handlers.Safety`) are built from Settings here: the audience
   policy's inputs, the per-user rate limit, the look-up caches, the question log and its
   user-id salt, and the de-dup record shared by every worker (`REDIS_URL`, else SQLite next
-  to the question log).
+  to the question log). With CERTDESK_DB a PostgreSQL URL, the question log, the generated
+  salt and the de-dup record (Redis's fallback) are tables in that database instead, shared
+  by every replica.
 * users.info / conversations.info go through their own client: a short timeout and no waiting
   on a 429, because a look-up that fails only narrows the answer to public documents, while
   one that waits would hold up the answer itself.
@@ -48,7 +50,7 @@ from slack_sdk.http_retry.state import RetryState
 from . import handlers
 from .dedup import SeenRecord, SeenRecordAdapter, make_deduplicator
 from .policy import ChannelInfoCache
-from .questionlog import QuestionLog
+from .questionlog import STORED_SALT, QuestionLog
 from .ratelimit import RateLimiter
 from .settings import MIN_SALT, Settings
 
@@ -161,8 +163,9 @@ def lookup_client(settings: Settings) -> WebClient:
 
 def shared_seen_record(settings: Settings) -> SeenRecord:
     """The de-dup record every worker process shares: Redis when REDIS_URL is set (replicas
-    too), else a SQLite file next to the question log (every process on this machine)."""
-    return SeenRecordAdapter(make_deduplicator(settings.redis_url or None, settings.dedup_path))
+    too), else a table in CERTDESK_DB's PostgreSQL database (every replica), else a SQLite
+    file next to the question log (every process on this machine)."""
+    return SeenRecordAdapter(make_deduplicator(settings.redis_url or None, settings.dedup_target))
 
 
 def load_or_create_salt(path: Path) -> str:
@@ -200,7 +203,12 @@ def load_or_create_salt(path: Path) -> str:
 
 def open_question_log(settings: Settings) -> QuestionLog | None:
     """The question log at CERTDESK_DB, or None (logged) if its salt cannot be had: the bot
-    then answers without recording, rather than not at all."""
+    then answers without recording, rather than not at all.
+
+    In PostgreSQL, the generated salt is kept in the database (read on first use), so every
+    replica hashes user ids alike, and a database that is down at start-up only delays it."""
+    if settings.db_url:
+        return QuestionLog(settings.db_url, salt=settings.user_salt or STORED_SALT)
     try:
         salt = settings.user_salt or load_or_create_salt(settings.salt_path)
         return QuestionLog(settings.db_path, salt=salt)

@@ -256,19 +256,38 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
     if args.days < 1:
         raise UsageError(f"--days must be at least 1, not {args.days}")
     try:
-        db = Settings.from_env().db_path
+        settings = Settings.from_env()
     except SettingsError as exc:
         raise UsageError(str(exc)) from None
-    if not db.is_file():
-        out.write(f"No questions recorded yet ({db} does not exist; certdesk serve creates it).\n")
-        return 0
-    log_db = QuestionLog(db, salt=None)
+    log_db = QuestionLog(settings.question_log_target, salt=None)
     try:
-        out.write(f"Unanswered or down-voted questions of the last {args.days} days ({db}):\n")
-        out.write(format_report(log_db.report(days=args.days)) + "\n")
+        if not log_db.exists():
+            missing = (f"{log_db.where} has no question log yet" if settings.db_url
+                       else f"{log_db.where} does not exist")
+            out.write(f"No questions recorded yet ({missing}; certdesk serve creates it).\n")
+            return 0
+        rows = log_db.report(days=args.days)
+    except Exception as exc:
+        if not settings.db_url or not _is_postgres_error(exc):
+            raise
+        from .pgstore import redact
+
+        # libpq's reason (refused, authentication failed …), never the URL or its password.
+        reason = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else "", settings.db_url)
+        print(f"certdesk report: cannot read the question log in {log_db.where} (CERTDESK_DB): "
+              f"{type(exc).__name__}{': ' + reason if reason else ''}", file=sys.stderr)
+        return 1
     finally:
         log_db.close()
+    out.write(f"Unanswered or down-voted questions of the last {args.days} days ({log_db.where}):\n")
+    out.write(format_report(rows) + "\n")
     return 0
+
+
+def _is_postgres_error(exc: BaseException) -> bool:
+    import psycopg
+
+    return isinstance(exc, psycopg.Error)
 
 
 # --- entry point --------------------------------------------------------------------------------

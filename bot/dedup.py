@@ -6,16 +6,18 @@ Handlers ask `first(key)` before answering: exactly one caller gets True per key
 entry expires, however many threads, worker processes or replicas ask at once.
 
 Where the record lives decides who shares it:
-  MemoryDeduplicator   one process (the threads of one gunicorn worker).
-  SqliteDeduplicator   every process on one machine (several gunicorn workers).
-  RedisDeduplicator    every replica behind a load balancer.
+  MemoryDeduplicator     one process (the threads of one gunicorn worker).
+  SqliteDeduplicator     every process on one machine (several gunicorn workers).
+  PostgresDeduplicator   every replica using the PostgreSQL database of CERTDESK_DB
+                         (bot/pgstore.py): it takes the SQLite record's place.
+  RedisDeduplicator      every replica behind a load balancer.
 
 When Redis cannot be reached, its record falls back to the SQLite one (so the machine's
-workers still answer once) and returns to Redis when it answers again: see
-`RedisDeduplicator`. When no shared store can be reached we answer anyway (fail open), still
-de-duplicating within the process. Keys may hold user ids or question text (the
-share button's key does), so the shared stores keep only a SHA-256 of each key, and no key
-is ever logged.
+workers still answer once), or to the PostgreSQL one (so every replica still does), and
+returns to Redis when it answers again: see `RedisDeduplicator`. When no shared store can be
+reached we answer anyway (fail open), still de-duplicating within the process. Keys may hold
+user ids or question text (the share button's key does), so the shared stores keep only a
+SHA-256 of each key, and no key is ever logged.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from .settings import is_postgres_url
 from .ttlcache import TTLCache
 
 log = logging.getLogger(__name__)
@@ -144,6 +147,9 @@ class SqliteDeduplicator:
     A database error (disk full, locked past the timeout) fails open like Redis does.
     """
 
+    errors: tuple[type[BaseException], ...] = (sqlite3.Error, OSError)
+    shared_by = "the SQLite record shared by this machine's workers"
+
     def __init__(self, path: Path | str, ttl: float = DEFAULT_TTL, *,
                  clock: Callable[[], float] = time.time,
                  prune_interval: float = SQLITE_PRUNE_INTERVAL) -> None:
@@ -161,6 +167,11 @@ class SqliteDeduplicator:
     @property
     def path(self) -> Path:
         return self._path
+
+    def may_hold_keys(self) -> bool:
+        """Whether forgetting a key, or handing keys back to Redis, must ask this record: only
+        once the file exists (it is made on first use, so only if Redis ever went down)."""
+        return self._path.exists()
 
     def _connection(self) -> sqlite3.Connection:
         """This thread's connection, opened on first use (and again after a fork)."""
@@ -246,13 +257,25 @@ def _set_wal(conn: sqlite3.Connection, attempts: int = 50) -> None:
             time.sleep(0.05)
 
 
+class SharedRecord(Deduplicator, Protocol):
+    """What Redis falls back to: `SqliteDeduplicator` or `pgstore.PostgresDeduplicator`."""
+
+    errors: tuple[type[BaseException], ...]
+    shared_by: str
+
+    def may_hold_keys(self) -> bool: ...
+    def unexpired(self) -> list[tuple[str, float]]: ...
+    def close(self) -> None: ...
+
+
 class RedisDeduplicator:
     """A `Deduplicator` in Redis (`SET key 1 NX EX ttl`), shared by every replica.
 
     While Redis cannot be reached, the SQLite record at `sqlite_path` decides instead (the
     file `make_deduplicator` uses without Redis, shared by this machine's gunicorn workers),
-    so a Slack retry landing on the other worker is still answered once. Per-process memory
-    alone, as before, answered such a retry twice. Each process logs one warning when it
+    so a Slack retry landing on the other worker is still answered once. With CERTDESK_DB a
+    PostgreSQL database, `record` is its table instead, and a retry landing on another
+    replica is caught too. Per-process memory alone, as before, answered such a retry twice. Each process logs one warning when it
     falls back and one when Redis is back; only one request per `retry_interval` checks
     whether it is, the others go straight to disk rather than each waiting on a dead
     connection. The checking request first copies the keys claimed on disk during the
@@ -261,7 +284,7 @@ class RedisDeduplicator:
 
     Still fail open: failing closed would silence the bot for every question while Redis is
     down. What the fallback cannot catch is a retry that lands on *another machine* during
-    the outage, or on another worker for a key claimed in Redis just before it (every key
+    the outage (unless the fallback is PostgreSQL's), or on another worker for a key claimed in Redis just before it (every key
     Redis answered for is also kept in this process's memory, so a retry reaching this
     process is caught). Both are rare because Bolt acknowledges at once. Without
     `sqlite_path`, memory alone decides during an outage. Short timeouts and no client
@@ -269,8 +292,8 @@ class RedisDeduplicator:
     """
 
     def __init__(self, url: str, ttl: float = DEFAULT_TTL, *, sqlite_path: Path | str | None = None,
-                 prefix: str = REDIS_PREFIX, timeout: float = REDIS_TIMEOUT,
-                 retry_interval: float = REDIS_RETRY_INTERVAL,
+                 record: SharedRecord | None = None, prefix: str = REDIS_PREFIX,
+                 timeout: float = REDIS_TIMEOUT, retry_interval: float = REDIS_RETRY_INTERVAL,
                  clock: Callable[[], float] = time.monotonic) -> None:
         import redis
         from redis.backoff import NoBackoff
@@ -285,9 +308,13 @@ class RedisDeduplicator:
         self._client = redis.Redis.from_url(
             url, socket_timeout=timeout, socket_connect_timeout=timeout,
             retry=Retry(NoBackoff(), 0), health_check_interval=30)
+        if record is not None and sqlite_path is not None:
+            raise ValueError("give sqlite_path or record, not both")
         # Opened on first use only, so the file appears only if Redis ever went down.
-        self._disk = SqliteDeduplicator(sqlite_path, ttl) if sqlite_path is not None else None
-        instead = (f"de-duplicating through the SQLite record shared by this machine's workers,"
+        self._disk: SharedRecord | None = (
+            record if record is not None
+            else SqliteDeduplicator(sqlite_path, ttl) if sqlite_path is not None else None)
+        instead = (f"de-duplicating through {self._disk.shared_by},"
                    f" and trying Redis again every {retry_interval:g} s" if self._disk is not None
                    else "de-duplicating within this process only")
         self._fallback = _LocalFallback("Redis", ttl, clock, instead=instead,
@@ -311,14 +338,14 @@ class RedisDeduplicator:
         return True
 
     def _copy_outage_keys(self) -> None:
-        """Hand the live keys of the SQLite record to Redis, keeping any Redis already has."""
-        if self._disk is None or not self._disk.path.exists():
+        """Hand the live keys of the fallback record to Redis, keeping any Redis already has."""
+        if self._disk is None or not self._disk.may_hold_keys():
             return
         try:
             rows = self._disk.unexpired()
-        except (sqlite3.Error, OSError) as error:
-            log.warning("reading the SQLite de-dup record failed (%s): Redis will not know the "
-                        "keys claimed while it was down", type(error).__name__)
+        except self._disk.errors as error:
+            log.warning("reading %s failed (%s): Redis will not know the keys claimed while it "
+                        "was down", self._disk.shared_by, type(error).__name__)
             return
         for start in range(0, len(rows), REDIS_COPY_BATCH):
             pipe = self._client.pipeline(transaction=False)
@@ -346,7 +373,7 @@ class RedisDeduplicator:
 
     def forget(self, key: str) -> None:
         self._fallback.memory.forget(key)
-        if self._disk is not None and self._disk.path.exists():
+        if self._disk is not None and self._disk.may_hold_keys():
             self._disk.forget(key)
         if not self._redis_usable():
             return
@@ -361,20 +388,29 @@ class RedisDeduplicator:
             self._disk.close()
 
 
-def make_deduplicator(redis_url: str | None, sqlite_path: Path | None, *,
+def make_deduplicator(redis_url: str | None, shared: Path | str | None, *,
                       ttl: float = DEFAULT_TTL) -> Deduplicator:
-    """The widest record configured: Redis (replicas) over SQLite (processes) over memory.
+    """The widest record configured: Redis (replicas) over `shared` over memory.
 
-    With both, the SQLite file stands in for Redis while Redis cannot be reached."""
+    `shared` is a SQLite file (this machine's processes) or a postgresql:// URL (every
+    replica; it may hold a password, so it is never logged). With Redis too, it stands in
+    for Redis while Redis cannot be reached."""
+    record: SharedRecord | None = None
+    if is_postgres_url(shared):
+        from .pgstore import PostgresDeduplicator
+
+        record, where = PostgresDeduplicator(str(shared), ttl), "PostgreSQL (CERTDESK_DB)"
+    elif shared is not None:
+        record, where = SqliteDeduplicator(shared, ttl), f"SQLite at {shared}"
     if redis_url:
-        if sqlite_path is not None:
-            log.info("de-dup record: Redis, or SQLite at %s while it is down", sqlite_path)
+        if record is not None:
+            log.info("de-dup record: Redis, or %s while it is down", where)
         else:
             log.info("de-dup record: Redis")
-        return RedisDeduplicator(redis_url, ttl, sqlite_path=sqlite_path)
-    if sqlite_path is not None:
-        log.info("de-dup record: SQLite at %s", sqlite_path)
-        return SqliteDeduplicator(sqlite_path, ttl)
+        return RedisDeduplicator(redis_url, ttl, record=record)
+    if record is not None:
+        log.info("de-dup record: %s", where)
+        return record
     log.info("de-dup record: in memory (one process)")
     return MemoryDeduplicator(ttl)
 

@@ -2,14 +2,15 @@
 
 `certdesk serve` reads `Settings.from_env()` at start-up and hands the object down; nothing
 else in bot/ looks at `os.environ`, so a test or a worker process sees exactly what the
-server was started with. Secrets (the tokens, the signing secret, the user-id salt and
-REDIS_URL, which may carry a password) never appear in `repr()`, in logs or in error
-messages: `missing()` and every SettingsError name variables, never values.
+server was started with. Secrets (the tokens, the signing secret, the user-id salt, and
+REDIS_URL and a PostgreSQL CERTDESK_DB, which may carry a password) never appear in `repr()`,
+in logs or in error messages: `missing()` and every SettingsError name variables, never values.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,15 @@ DB_NAME = "certdesk.sqlite3"       # the question log, under .certdesk/ unless C
 DEDUP_NAME = "seen.sqlite3"        # the de-dup record without Redis: next to the question log
 MIN_SALT = 16                      # bytes; bot/questionlog.py refuses anything shorter
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+# CERTDESK_DB as one of these is a PostgreSQL database shared by every replica (bot/pgstore.py).
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+_ANY_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def is_postgres_url(value: object) -> bool:
+    """Whether CERTDESK_DB (or a `target` given to the question log or de-dup record) names a
+    PostgreSQL database rather than a SQLite file."""
+    return isinstance(value, str) and value.startswith(POSTGRES_SCHEMES)
 
 
 def default_db_path() -> Path:
@@ -53,7 +63,10 @@ class Settings:
     Trust and safety: `allowed_teams` (empty: any workspace) and `home_team` (None: the bot
     token's own team, from auth.test) feed `bot.policy.decide`; `rate_limit` is questions per
     user per minute. `db_path` is the question log; the de-dup record (without `redis_url`)
-    and the generated user-id salt (without `user_salt`) live in the same directory.
+    and the generated user-id salt (without `user_salt`) live in the same directory. When
+    CERTDESK_DB is a postgresql:// URL it is `db_url` instead (kept out of `repr()`: it may hold
+    a password), and the question log, the salt and the de-dup record are tables in that
+    database, shared by every replica; `db_path` is then unused.
     """
 
     bot_token: str = field(repr=False)
@@ -69,6 +82,7 @@ class Settings:
     db_path: Path = field(default_factory=default_db_path)
     user_salt: str = field(default="", repr=False)
     redis_url: str = field(default="", repr=False)
+    db_url: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -108,6 +122,10 @@ class Settings:
         if redis_url and not redis_url.startswith(_REDIS_SCHEMES):  # may hold a password: not shown
             raise SettingsError("REDIS_URL must start with redis://, rediss:// or unix://")
         db = get("CERTDESK_DB")
+        db_url = db if is_postgres_url(db) else ""
+        if db and not db_url and _ANY_URL.match(db):  # may hold a password: not shown
+            raise SettingsError("CERTDESK_DB must be a file path (SQLite) or a URL starting with "
+                                "postgresql:// or postgres://")
         return cls(
             bot_token=get("SLACK_BOT_TOKEN"),
             signing_secret=get("SLACK_SIGNING_SECRET"),
@@ -119,10 +137,22 @@ class Settings:
             allowed_teams=parse_allowed_teams(get("CERTDESK_ALLOWED_TEAMS")),
             home_team=get("CERTDESK_HOME_TEAM") or None,
             rate_limit=rate_limit,
-            db_path=Path(db).expanduser() if db else default_db_path(),
+            db_path=Path(db).expanduser() if db and not db_url else default_db_path(),
             user_salt=salt,
             redis_url=redis_url,
+            db_url=db_url,
         )
+
+    @property
+    def question_log_target(self) -> Path | str:
+        """What `QuestionLog` opens: the PostgreSQL URL, else the SQLite file."""
+        return self.db_url or self.db_path
+
+    @property
+    def dedup_target(self) -> Path | str:
+        """The de-dup record without Redis (and Redis's fallback): a table in the PostgreSQL
+        database (every replica), else the SQLite file beside the question log (every worker)."""
+        return self.db_url or self.dedup_path
 
     @property
     def dedup_path(self) -> Path:
@@ -172,4 +202,5 @@ class Settings:
                 f"app_token={state(self.app_token)}, api_url={self.api_url!r}, command={self.command!r}, "
                 f"port={self.port}, paths={self.paths!r}, allowed_teams={sorted(self.allowed_teams)!r}, "
                 f"home_team={self.home_team!r}, rate_limit={self.rate_limit}, db_path={str(self.db_path)!r}, "
-                f"user_salt={state(self.user_salt)}, redis_url={state(self.redis_url)})")
+                f"user_salt={state(self.user_salt)}, redis_url={state(self.redis_url)}, "
+                f"db_url={state(self.db_url)})")
