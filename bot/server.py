@@ -56,14 +56,14 @@ from slack_bolt.request.internals import build_context
 
 from .app import create_app, web_client
 from .handlers import AnswerSource
-from .settings import Mode, Settings
+from .settings import DEFAULT_WORKERS, Mode, Settings
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 DEFAULT_HOST = "0.0.0.0"   # a platform's router reaches the process from outside its container
-WORKERS = 2                # the number of cores: see the module docstring
+WORKERS = DEFAULT_WORKERS  # the number of cores (WEB_CONCURRENCY overrides): see the module docstring
 THREADS = 16
 WORKER_TIMEOUT = 30        # a gthread worker whose main loop stalls this long is restarted
 GRACEFUL_TIMEOUT = 10      # on SIGTERM, time for in-flight requests to finish
@@ -162,11 +162,11 @@ def _auth_test_failed(error: BaseException) -> bool:
     return isinstance(error, (SlackApiError, SlackRequestError, OSError))
 
 
-def gunicorn_options(host: str, port: int) -> dict[str, Any]:
+def gunicorn_options(host: str, port: int, workers: int = WORKERS) -> dict[str, Any]:
     return {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "worker_class": "gthread",
-        "workers": WORKERS,
+        "workers": workers,
         "threads": THREADS,
         "timeout": WORKER_TIMEOUT,
         "graceful_timeout": GRACEFUL_TIMEOUT,
@@ -202,7 +202,7 @@ def run_http(settings: Settings, *, host: str = DEFAULT_HOST, port: int | None =
     The arbiter, and each forked worker, ends with sys.exit(status): that SystemExit is left
     to propagate, so the process exits with gunicorn's own status.
     """
-    _gunicorn_application(settings, gunicorn_options(host, port or settings.port)).run()
+    _gunicorn_application(settings, gunicorn_options(host, port or settings.port, settings.workers)).run()
     return 0
 
 

@@ -53,6 +53,29 @@ class SettingsError(ValueError):
 # A bot token, or one rotated by Slack's token rotation ("xoxe.xoxb-…").
 BOT_TOKEN_PREFIXES = ("xoxb-", "xoxe.xoxb-")
 
+# Worker processes for HTTP: the number of cores (2 on the machines certdesk is sized for);
+# platforms set WEB_CONCURRENCY to theirs.
+DEFAULT_WORKERS = 2
+LOG_FORMATS = ("text", "json")
+
+
+def _whole_number(text: str, name: str, default: int, low: int, high: int, what: str) -> int:
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number of {what}, not {text!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, not {value}")
+    return value
+
+
+def _choice(text: str, name: str, choices: tuple[str, ...]) -> str:
+    if text not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {text!r}")
+    return text
+
 @dataclass(frozen=True)
 class Settings:
     """Everything `certdesk serve` needs, read once.
@@ -83,6 +106,8 @@ class Settings:
     user_salt: str = field(default="", repr=False)
     redis_url: str = field(default="", repr=False)
     db_url: str = field(default="", repr=False)
+    workers: int = DEFAULT_WORKERS         # WEB_CONCURRENCY: gunicorn worker processes (HTTP)
+    log_format: str = "text"               # LOG_FORMAT: text, or json for log platforms
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -141,6 +166,9 @@ class Settings:
             user_salt=salt,
             redis_url=redis_url,
             db_url=db_url,
+            workers=_whole_number(get("WEB_CONCURRENCY"), "WEB_CONCURRENCY", DEFAULT_WORKERS, 1, 64,
+                                  "worker processes"),
+            log_format=_choice(get("LOG_FORMAT") or "text", "LOG_FORMAT", LOG_FORMATS),
         )
 
     @property

@@ -358,3 +358,41 @@ def test_certdesk_serve_socket_mode_answers_and_stops_on_sigterm(
     assert process.returncode == 0, text
     assert "connected to Slack over Socket Mode" in text
     assert not any(secret in text for secret in SECRETS)
+
+
+# --- worker count and log format -----------------------------------------------------------------
+
+
+def test_web_concurrency_sets_the_gunicorn_workers() -> None:
+    assert Settings.from_env({}).workers == WORKERS == 2
+    settings = Settings.from_env({"WEB_CONCURRENCY": "5"})
+    assert server.gunicorn_options("127.0.0.1", 3000, settings.workers)["workers"] == 5
+
+
+@pytest.mark.parametrize("variable, value", [("WEB_CONCURRENCY", "two"), ("WEB_CONCURRENCY", "0"),
+                                             ("LOG_FORMAT", "xml")])
+def test_bad_worker_count_or_log_format_is_one_usage_line(clean_env, capsys: pytest.CaptureFixture[str],
+                                                          variable: str, value: str) -> None:
+    clean_env.setenv(variable, value)
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and variable in err
+
+
+def test_log_format_json_makes_every_line_json(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from bot.requestlog import configure, log_question
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        configure("json")
+        log_question(surface="slash", answered=True, top="TISAX", latency_ms=7, team="T1", user_hash="ab")
+        logging.getLogger("slack_sdk.web").debug("https://hooks.slack.com/actions/T1/secret")
+        lines = [json.loads(line) for line in capsys.readouterr().err.strip().splitlines()]
+        assert [(e["logger"], e["surface"], e["top"]) for e in lines] == [("certdesk.requests", "slash", "TISAX")]
+        assert logging.getLogger("slack_sdk").level == logging.WARNING
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
