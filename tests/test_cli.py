@@ -156,3 +156,9 @@ def test_an_unexpected_error_is_one_line_not_a_traceback(env_paths, monkeypatch,
     assert run(["ask", "TISAX"])[0] == 1
     err = capsys.readouterr().err
     assert "internal error: RuntimeError: disk on fire" in err and "Traceback" not in err
+
+
+def test_ask_help_describes_freshness_as_a_content_hash(capsys):
+    assert main(["ask", "--help"]) == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "content hash" in shown and "older than" not in shown

@@ -194,6 +194,11 @@ def test_serve_with_a_rejected_token_says_so_without_the_token(clean_env, fake_s
 def test_serve_with_a_token_of_the_wrong_shape_stops_before_calling_slack(
         clean_env, fake_slack: FakeSlack, capsys: pytest.CaptureFixture[str],
         variable: str, value: str, mode_args: list[str]) -> None:
+    def must_not_serve(*args: object, **kwargs: object) -> int:
+        raise AssertionError("started serving with a malformed token")
+
+    clean_env.setattr(server, "run_http", must_not_serve)
+    clean_env.setattr(server, "run_socket_mode", must_not_serve)
     clean_env.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
     clean_env.setenv("SLACK_SIGNING_SECRET", SECRET)
     if "--http" not in mode_args:
