@@ -49,6 +49,7 @@ from slack_sdk.http_retry.state import RetryState
 
 from . import handlers
 from .dedup import SeenRecord, SeenRecordAdapter, make_deduplicator
+from .metrics import Metrics
 from .policy import ChannelInfoCache
 from .questionlog import STORED_SALT, QuestionLog
 from .ratelimit import RateLimiter
@@ -233,13 +234,14 @@ def safety_from(settings: Settings) -> handlers.Safety:
 def create_app(settings: Settings, engine: handlers.AnswerSource, *,
                seen: SeenRecord | None = None, safety: handlers.Safety | None = None,
                verify_token: bool = True, listener_executor: Executor | None = None,
-               search_pool: Executor | None = None) -> App:
+               search_pool: Executor | None = None, metrics: Metrics | None = None) -> App:
     """A Bolt App answering from `engine`, with certdesk's listeners registered.
 
     verify_token=True calls auth.test now, so a wrong token fails here rather than at the
     first question. `seen` is the de-duplication record and `safety` the trust-and-safety
     parts; both are built from `settings` when not given. The two executors are created when
-    not given; pass your own to shut them down (tests).
+    not given; pass your own to shut them down (tests). `metrics` (CERTDESK_METRICS) counts
+    every question; None counts nothing.
     """
     app = App(
         name="certdesk",
@@ -255,5 +257,6 @@ def create_app(settings: Settings, engine: handlers.AnswerSource, *,
         seen=seen if seen is not None else shared_seen_record(settings),
         search_pool=search_pool or ThreadPoolExecutor(max_workers=SEARCH_THREADS,
                                                       thread_name_prefix="certdesk-search"),
-        safety=safety if safety is not None else safety_from(settings))
+        safety=safety if safety is not None else safety_from(settings),
+        metrics=metrics)
     return app

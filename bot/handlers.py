@@ -17,6 +17,8 @@ Each question goes through the same steps, in this order (`Listeners.reply`):
 * Rate limit: per user (CERTDESK_RATE_LIMIT a minute); past it, a friendly message instead.
 * Record: every question that reached the engine goes to the question log, whose row id the
   feedback buttons carry. A failing log is logged and skipped, never in an answer's way.
+  It is also the operator's one log line (bot/requestlog.py) and, with CERTDESK_METRICS=1,
+  one count in /metrics (bot/metrics.py): both in `Listeners.log_request`, for every surface.
 
 Rules every listener keeps, because the bot speaks in channels shared with customers:
 
@@ -59,6 +61,7 @@ from .blocks import (
     render_text,
 )
 from .dedup import SeenRecord
+from .metrics import ANSWERED, UNANSWERED, Metrics
 from .policy import REFUSAL, SHARED_NOTICE, ChannelInfoCache, Decision, Facts, decide
 from .questionlog import QuestionLog
 from .ratelimit import RateLimiter, friendly_message
@@ -236,12 +239,14 @@ class Listeners:
     """certdesk's listeners, sharing one engine, de-dup record, search pool and `Safety`."""
 
     def __init__(self, *, engine: AnswerSource, command: str, seen: SeenRecord,
-                 search_pool: Executor, safety: Safety | None = None) -> None:
+                 search_pool: Executor, safety: Safety | None = None,
+                 metrics: Metrics | None = None) -> None:
         self.engine = engine
         self.command = command
         self.seen = seen
         self.search_pool = search_pool
         self.safety = safety or Safety()
+        self.metrics = metrics
 
     # -- facts and policy -------------------------------------------------------------------
 
@@ -332,8 +337,10 @@ class Listeners:
         return Reply(render_answer(answer, share_button=share_button, notice=notice, feedback_ref=ref))
 
     def log_request(self, surface: str, asker: Asker, answer: Answer | None, started: float,
-                    outcome: str = "answered") -> None:
-        """The operator's one line for this question (bot/requestlog.py)."""
+                    outcome: str = ANSWERED) -> None:
+        """The operator's one line for this question (bot/requestlog.py), and its count in
+        /metrics (bot/metrics.py) when CERTDESK_METRICS is on: surface and outcome only."""
+        seconds = time.monotonic() - started
         question_log = self.safety.question_log
         try:
             user = question_log.user_hash(asker.user_id) if question_log and asker.user_id else None
@@ -341,8 +348,13 @@ class Listeners:
             user = None
         top = answer.results[0].certification if answer and answer.answered and answer.results else None
         log_question(surface=surface, answered=None if answer is None else answer.answered, top=top,
-                     latency_ms=(time.monotonic() - started) * 1000, team=asker.team_id,
-                     user_hash=user, outcome=outcome)
+                     latency_ms=seconds * 1000, team=asker.team_id, user_hash=user, outcome=outcome)
+        if self.metrics is not None:
+            try:
+                self.metrics.count(surface, UNANSWERED if answer is not None and not answer.answered
+                                   else outcome, seconds)
+            except Exception as error:   # never in an answer's way
+                log.warning("counting a question for /metrics failed (%s)", type(error).__name__)
 
     def record(self, asker: Asker, question: str, answer: Answer, started: float) -> int | None:
         """The question log's row id for the feedback buttons; None if there is no log or it
@@ -617,10 +629,11 @@ class Listeners:
 
 
 def register(app: App, *, engine: AnswerSource, command: str, seen: SeenRecord,
-             search_pool: Executor, safety: Safety | None = None) -> Listeners:
+             search_pool: Executor, safety: Safety | None = None,
+             metrics: Metrics | None = None) -> Listeners:
     """Attach certdesk's listeners to `app`; returns them (tests and later issues use it)."""
     listeners = Listeners(engine=engine, command=command, seen=seen, search_pool=search_pool,
-                          safety=safety)
+                          safety=safety, metrics=metrics)
     app.command(command)(listeners.slash_command)
     app.action(SHARE_ACTION_ID)(listeners.share)
     app.action(FEEDBACK_UP_ACTION_ID)(listeners.feedback)

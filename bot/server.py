@@ -9,7 +9,10 @@ Start-up, in the process that was launched (both modes):
 HTTP mode: gunicorn, started in-process through `gunicorn.app.base.BaseApplication`, so
 `certdesk serve --http` and the Procfile run the same code. Events, commands and
 interactivity all arrive on `POST /slack/events` (Bolt's WSGI adapter, which verifies the
-signature); `GET /healthz` answers "ok" without touching Slack or the index.
+signature); `GET /healthz` answers "ok" without touching Slack or the index. With
+CERTDESK_METRICS=1, `GET /metrics` answers in Prometheus's format, summed over every worker
+(bot/metrics.py): `certdesk serve` makes a fresh private PROMETHEUS_MULTIPROC_DIR before
+gunicorn forks and removes it at exit. Without it, /metrics is 404 and nothing is counted.
 
 Process model: the engine and the Bolt app are created in each worker *after* fork
 (`preload_app` stays off and `load()` runs in the worker). Forking an opened engine would
@@ -28,6 +31,7 @@ Two processes are safe because everything that must be seen by both is outside t
     answered once;
   * the question log is one SQLite file (WAL) that both write;
   * the user-id salt is generated once, race-free, and read by both.
+  * /metrics adds up every worker's counts from the files each writes in that directory.
 What stays per process: the rate limit (each enforces CERTDESK_RATE_LIMIT, so a user spread
 over both could get up to twice that), and the users.info / conversations.info caches (a
 channel_shared event reaches one worker; the other notices within the cache's 60 s).
@@ -45,6 +49,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from urllib.parse import parse_qsl
@@ -56,6 +61,8 @@ from slack_bolt.request.internals import build_context
 
 from .app import create_app, web_client
 from .handlers import AnswerSource
+from .metrics import PATH as METRICS_PATH
+from .metrics import Metrics, multiprocess_directory
 from .settings import DEFAULT_WORKERS, Mode, Settings
 
 log = logging.getLogger(__name__)
@@ -110,37 +117,57 @@ class _BoltWSGI(SlackRequestHandler):
 
 
 class CertdeskWSGI:
-    """The WSGI callable gunicorn serves: Bolt on /slack/events, plus a cheap /healthz."""
+    """The WSGI callable gunicorn serves: Bolt on /slack/events, plus a cheap /healthz, and
+    /metrics when given `metrics` (else that path is Bolt's 404, like any other)."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, metrics: Metrics | None = None) -> None:
         self.app = app
+        self.metrics = metrics
         self.slack = _BoltWSGI(app, path=EVENTS_PATH)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
-            body = b"ok\n"
-            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"),
-                                      ("Content-Length", str(len(body))), ("Cache-Control", "no-store")])
-            return [b""] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
+        path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
+        if path == HEALTH_PATH and method in ("GET", "HEAD"):
+            return _plain(start_response, "200 OK", b"ok\n", head=method == "HEAD")
+        if path == METRICS_PATH and method in ("GET", "HEAD") and self.metrics is not None:
+            try:
+                body, content_type = self.metrics.exposition()
+            except Exception:
+                log.exception("collecting /metrics failed")
+                return _plain(start_response, "500 Internal Server Error", b"metrics unavailable\n")
+            return _plain(start_response, "200 OK", body, content_type=content_type, head=method == "HEAD")
         return self.slack(environ, start_response)
 
 
-def wsgi_app(settings: Settings, engine: AnswerSource, **app_options: Any) -> CertdeskWSGI:
+def _plain(start_response: Callable[..., Any], status: str, body: bytes, *,
+           content_type: str = "text/plain; charset=utf-8", head: bool = False) -> list[bytes]:
+    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body))),
+                            ("Cache-Control", "no-store")])
+    return [b""] if head else [body]
+
+
+def wsgi_app(settings: Settings, engine: AnswerSource, *, metrics_dir: Path | None = None,
+             **app_options: Any) -> CertdeskWSGI:
     """The HTTP app around `engine`. Refuses to exist without a signing secret: Bolt would
-    then accept requests signed with an empty key."""
+    then accept requests signed with an empty key.
+
+    With settings.metrics, questions are counted and served on /metrics: summed over every
+    gunicorn worker through `metrics_dir` (`multiprocess_directory()`), else this process's."""
     if not settings.signing_secret:
         raise StartupError("SLACK_SIGNING_SECRET is not set: HTTP requests could not be verified")
-    return CertdeskWSGI(create_app(settings, engine, **app_options))
+    metrics = (Metrics(settings.paths.index_dir, multiprocess_dir=metrics_dir)
+               if settings.metrics else None)
+    return CertdeskWSGI(create_app(settings, engine, metrics=metrics, **app_options), metrics)
 
 
-def _worker_app(settings: Settings) -> CertdeskWSGI:
+def _worker_app(settings: Settings, metrics_dir: Path | None = None) -> CertdeskWSGI:
     """Run in each gunicorn worker after fork: open the (already built) index, create the app."""
     from index.search import LiveEngine
 
     engine = LiveEngine.open(settings.paths)
     try:
         # auth.test now, so the first slash command does not spend its 3 s waiting for it.
-        return wsgi_app(settings, engine)
+        return wsgi_app(settings, engine, metrics_dir=metrics_dir)
     except Exception as error:
         if not _auth_test_failed(error):
             log.error("could not start a worker: %s: %s", type(error).__name__, error)
@@ -149,7 +176,7 @@ def _worker_app(settings: Settings) -> CertdeskWSGI:
         # gunicorn altogether. Bolt calls auth.test again on the first request instead.
         log.warning("auth.test failed while starting a worker (%s); retried on the first request",
                     _reason(error))
-        return wsgi_app(settings, engine, verify_token=False)
+        return wsgi_app(settings, engine, metrics_dir=metrics_dir, verify_token=False)
 
 
 def _auth_test_failed(error: BaseException) -> bool:
@@ -179,7 +206,8 @@ def gunicorn_options(host: str, port: int, workers: int = WORKERS) -> dict[str, 
     }
 
 
-def _gunicorn_application(settings: Settings, options: dict[str, Any]) -> Any:
+def _gunicorn_application(settings: Settings, options: dict[str, Any],
+                          metrics_dir: Path | None = None) -> Any:
     from gunicorn.app.base import BaseApplication
 
     class CertdeskGunicorn(BaseApplication):
@@ -191,7 +219,7 @@ def _gunicorn_application(settings: Settings, options: dict[str, Any]) -> Any:
                     self.cfg.set(name, value)
 
         def load(self) -> WSGIApp:
-            return _worker_app(settings)
+            return _worker_app(settings, metrics_dir)
 
     return CertdeskGunicorn()
 
@@ -200,9 +228,15 @@ def run_http(settings: Settings, *, host: str = DEFAULT_HOST, port: int | None =
     """Serve until gunicorn's arbiter stops (SIGTERM: graceful).
 
     The arbiter, and each forked worker, ends with sys.exit(status): that SystemExit is left
-    to propagate, so the process exits with gunicorn's own status.
+    to propagate, so the process exits with gunicorn's own status. With CERTDESK_METRICS, the
+    workers' metrics directory is made before gunicorn forks and removed when the arbiter ends.
     """
-    _gunicorn_application(settings, gunicorn_options(host, port or settings.port, settings.workers)).run()
+    options = gunicorn_options(host, port or settings.port, settings.workers)
+    if not settings.metrics:
+        _gunicorn_application(settings, options).run()
+        return 0
+    with multiprocess_directory() as directory:
+        _gunicorn_application(settings, options, directory).run()
     return 0
 
 
@@ -295,5 +329,8 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = DEFAULT_H
     ensure_index(settings.paths)
     check_token(settings)
     if mode == "socket":
+        if settings.metrics:
+            log.warning("CERTDESK_METRICS is set, but Socket Mode serves no HTTP: there is no /metrics "
+                        "(serve with --http to have one)")
         return run_socket_mode(settings)
     return run_http(settings, host=host, port=port)

@@ -76,6 +76,21 @@ def _choice(text: str, name: str, choices: tuple[str, ...]) -> str:
         raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {text!r}")
     return text
 
+
+_ON = ("1", "true", "yes")
+_OFF = ("0", "false", "no")
+
+
+def _switch(text: str, name: str) -> bool:
+    """An on/off variable: unset or empty is off; any other word than these is refused."""
+    word = text.casefold()
+    if word in _ON:
+        return True
+    if not word or word in _OFF:
+        return False
+    raise SettingsError(f"{name} must be {', '.join(_ON)} (on) or {', '.join(_OFF)} (off), not {text!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything `certdesk serve` needs, read once.
@@ -108,6 +123,7 @@ class Settings:
     db_url: str = field(default="", repr=False)
     workers: int = DEFAULT_WORKERS         # WEB_CONCURRENCY: gunicorn worker processes (HTTP)
     log_format: str = "text"               # LOG_FORMAT: text, or json for log platforms
+    metrics: bool = False                  # CERTDESK_METRICS: GET /metrics for Prometheus (bot/metrics.py)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -169,6 +185,7 @@ class Settings:
             workers=_whole_number(get("WEB_CONCURRENCY"), "WEB_CONCURRENCY", DEFAULT_WORKERS, 1, 64,
                                   "worker processes"),
             log_format=_choice(get("LOG_FORMAT") or "text", "LOG_FORMAT", LOG_FORMATS),
+            metrics=_switch(get("CERTDESK_METRICS"), "CERTDESK_METRICS"),
         )
 
     @property
