@@ -6,32 +6,22 @@ Kept apart from test_slack_serve.py so that only the Redis-outage case pays for 
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from slackstub import USER_ID, FakeSlack, event_body, message_event, post_signed
-from slackstub.fixtures import PROXY_VARIABLES, fake_slack  # noqa: F401  (fixture)
+from slackstub.fixtures import fake_slack  # noqa: F401  (fixture)
 from slack_fixtures import *  # noqa: F401,F403  (pytest fixtures)
-from slack_fixtures import BOT_TOKEN, SECRET, STATE_VARIABLES, USER_SALT, internal_channel, own_user
+from slack_fixtures import SECRET, internal_channel, own_user
 
 from bot.server import WORKERS
 from redis_support import free_port
+from serve_process import serve_env, serving
 
 QUESTION = "TRUCS certificate number for object storage"
 EVENTS = 10       # each delivered DELIVERIES times at once: the kernel spreads them over both workers
 DELIVERIES = 4
-
-
-def _certdesk() -> list[str]:
-    script = Path(sys.executable).parent / "certdesk"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
 
 
 def _deliver_at_once(url: str, body: tuple[bytes, str], times: int) -> list[int]:
@@ -57,51 +47,22 @@ def test_gunicorn_workers_with_redis_unreachable_answer_each_event_once(
         fake_slack: FakeSlack, slack_paths, tmp_path: Path) -> None:
     fake_slack.users[USER_ID] = own_user(USER_ID)
     fake_slack.channels["D0DM"] = internal_channel("D0DM", is_channel=False, is_im=True)
-    port = free_port()
-    db = tmp_path / "state" / "certdesk.sqlite3"
-    env = {k: v for k, v in os.environ.items()
-           if k not in PROXY_VARIABLES and k not in STATE_VARIABLES and not k.startswith("SLACK_")}
-    env.update(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake_slack.base_url,
-               CERTDESK_SEEDS_DIR=str(slack_paths.seeds_dir), CERTDESK_DATA_DIR=str(slack_paths.data_dir),
-               CERTDESK_INDEX_DIR=str(slack_paths.index_dir), CERTDESK_DB=str(db),
-               CERTDESK_USER_SALT=USER_SALT, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
-               HOME=str(tmp_path), PYTHONUNBUFFERED="1")
-    log_path = tmp_path / "serve.log"
-    base = f"http://127.0.0.1:{port}"
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([*_certdesk(), "serve", "--http", "--host", "127.0.0.1", "--port", str(port)],
-                                   env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                assert process.poll() is None, log_path.read_text()
-                try:
-                    with opener.open(base + "/healthz", timeout=2) as response:
-                        assert response.read() == b"ok\n"
-                        break
-                except (urllib.error.URLError, ConnectionError):
-                    assert time.monotonic() < deadline, log_path.read_text()
-                    time.sleep(0.1)
-            fake_slack.wait_for("auth.test", count=1 + WORKERS, timeout=15)  # both workers are up
+    env = serve_env(tmp_path, slack_paths, fake_slack, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    db = Path(env["CERTDESK_DB"])
+    with serving(env, tmp_path / "serve.log") as served:
+        base = served.url
+        fake_slack.wait_for("auth.test", count=1 + WORKERS, timeout=15)  # both workers are up
 
-            for n in range(EVENTS):
-                dm = message_event(f"{QUESTION} ({n})", channel_id="D0DM", channel_type="im",
-                                   ts=f"1700000300.{n:06d}")
-                delivery = event_body(dm, event_id=f"Ev0NOREDIS{n}")
-                assert _deliver_at_once(base + "/slack/events", delivery, DELIVERIES) == [200] * DELIVERIES
-            fake_slack.wait_for("chat.postMessage", count=EVENTS, timeout=10)
-            time.sleep(0.5)
-            posted = fake_slack.calls("chat.postMessage")
-            assert len(posted) == EVENTS, f"{len(posted)} posts for {EVENTS} events"
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)  # its own session: only what it started
-                process.wait(timeout=5)
-    output = log_path.read_text()
+        for n in range(EVENTS):
+            dm = message_event(f"{QUESTION} ({n})", channel_id="D0DM", channel_type="im",
+                               ts=f"1700000300.{n:06d}")
+            delivery = event_body(dm, event_id=f"Ev0NOREDIS{n}")
+            assert _deliver_at_once(base + "/slack/events", delivery, DELIVERIES) == [200] * DELIVERIES
+        fake_slack.wait_for("chat.postMessage", count=EVENTS, timeout=10)
+        time.sleep(0.5)
+        posted = fake_slack.calls("chat.postMessage")
+        assert len(posted) == EVENTS, f"{len(posted)} posts for {EVENTS} events"
+    output = served.log()
     assert output.count("Booting worker") == WORKERS == 2
     assert (db.parent / "seen.sqlite3").exists()           # the workers' shared record
     assert output.count("Redis de-dup unavailable") <= WORKERS  # once per worker, not per event

@@ -17,7 +17,6 @@ import os
 import posixpath
 import shlex
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from serve_process import stop
 from slack_fixtures import BOT_TOKEN, SECRET, SECRETS, own_user
 from slackstub import USER_ID, FakeSlack, post_signed, slash_command_body
 from slackstub.fixtures import PROXY_VARIABLES, fake_slack  # noqa: F401  (fixture)
@@ -437,12 +437,7 @@ def test_the_image_built_and_started_outside_docker(fake_slack: FakeSlack, tmp_p
                                           *slash_command_body("/cert", QUESTION), SECRET)
             assert status == 200 and NUMBER in body.decode("utf-8"), body
         finally:
-            process.send_signal(signal.SIGTERM)   # docker stop
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)   # its own session: only what it started
-                process.wait(timeout=5)
+            stop(process, timeout=20)   # docker stop: SIGTERM, then SIGKILL
     output = log_path.read_text()
     assert process.returncode == 0, output
     assert not any(secret in output for secret in SECRETS)

@@ -10,11 +10,7 @@ from __future__ import annotations
 import glob
 import json
 import os
-import signal
-import subprocess
-import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -23,14 +19,14 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from slackstub import BOT_USER_ID, CHANNEL_ID, TEAM_ID, USER_ID, FakeSlack, message_event, post_signed
 from slackstub import slash_command_body
-from slackstub.fixtures import PROXY_VARIABLES, fake_slack  # noqa: F401  (pytest fixture)
+from slackstub.fixtures import fake_slack  # noqa: F401  (pytest fixture)
 from slack_fixtures import *  # noqa: F401,F403  (pytest fixtures)
-from slack_fixtures import BOT_TOKEN, SECRET, STATE_VARIABLES, USER_SALT, Served, internal_channel, own_user
+from slack_fixtures import SECRET, Served, internal_channel, own_user
 
 from bot.cli import main
 from bot.metrics import Metrics, index_age, multiprocess_directory
 from bot.settings import Settings, SettingsError
-from redis_support import free_port
+from serve_process import serve_env, serving
 
 QUESTION = "TRUCS certificate number for object storage"
 NOTHING = "zebra quartz marmalade"  # answered by no document
@@ -152,11 +148,6 @@ def test_the_multiprocess_directory_is_private_and_removed_only_by_its_maker() -
 # --- the real server, two workers ------------------------------------------------------------
 
 
-def _certdesk() -> list[str]:
-    script = Path(sys.executable).parent / "certdesk"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
-
-
 def _slash_commands_at_once(url: str, count: int, first: int) -> None:
     """`count` slash commands sent together, so that both workers take some."""
     start, failures = threading.Barrier(count), []
@@ -179,68 +170,40 @@ def test_one_scrape_counts_the_questions_of_both_gunicorn_workers(fake_slack: Fa
                                                                   tmp_path: Path) -> None:
     fake_slack.users[USER_ID] = own_user(USER_ID)
     fake_slack.channels[CHANNEL_ID] = internal_channel(CHANNEL_ID)
-    port = free_port()
     temp = tmp_path / "tmp"   # where `certdesk serve` makes its metrics directory
     temp.mkdir()
-    env = {k: v for k, v in os.environ.items()
-           if k not in PROXY_VARIABLES and k not in STATE_VARIABLES and not k.startswith("SLACK_")
-           and k != "PROMETHEUS_MULTIPROC_DIR"}
-    env.update(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake_slack.base_url,
-               CERTDESK_SEEDS_DIR=str(slack_paths.seeds_dir), CERTDESK_DATA_DIR=str(slack_paths.data_dir),
-               CERTDESK_INDEX_DIR=str(slack_paths.index_dir), CERTDESK_DB=str(tmp_path / "state" / "q.sqlite3"),
-               CERTDESK_USER_SALT=USER_SALT, CERTDESK_RATE_LIMIT="1000", CERTDESK_METRICS="1",
-               WEB_CONCURRENCY="2", TMPDIR=str(temp), HOME=str(tmp_path), PYTHONUNBUFFERED="1")
-    log_path = tmp_path / "serve.log"
-    base = f"http://127.0.0.1:{port}"
+    env = serve_env(tmp_path, slack_paths, fake_slack, PROMETHEUS_MULTIPROC_DIR=None,
+                    CERTDESK_DB=str(tmp_path / "state" / "q.sqlite3"), CERTDESK_RATE_LIMIT="1000",
+                    CERTDESK_METRICS="1", WEB_CONCURRENCY="2", TMPDIR=str(temp))
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
-    def get(path: str) -> tuple[int, bytes]:
-        try:
-            with opener.open(base + path, timeout=5) as response:
-                return response.status, response.read()
-        except urllib.error.HTTPError as error:
-            with error:
-                return error.code, error.read()
-
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([*_certdesk(), "serve", "--http", "--host", "127.0.0.1", "--port", str(port)],
-                                   env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                assert process.poll() is None, log_path.read_text()
-                try:
-                    if get("/healthz")[0] == 200:
-                        break
-                except (urllib.error.URLError, ConnectionError):
-                    pass
-                assert time.monotonic() < deadline, log_path.read_text()
-                time.sleep(0.1)
-            fake_slack.wait_for("auth.test", count=3, timeout=15)  # the parent, then both workers
-            (directory,) = glob.glob(str(temp / "certdesk-metrics-*"))
-
-            # Bursts of questions until each worker has answered some (its own counter file).
-            asked = 0
-            while len(glob.glob(os.path.join(directory, "counter_*.db"))) < 2:
-                assert asked < 200, "the kernel gave every question to one worker"
-                _slash_commands_at_once(base + "/slack/events", 8, asked)
-                asked += 8
-            for _ in range(6):  # each scrape is answered by either worker: every one sees all
-                status, samples, _ = scrape(get)
-                assert status == 200
-                assert value(samples, "certdesk_questions_total", surface="slash", outcome="answered") == asked
-                assert value(samples, "certdesk_question_latency_seconds_count", surface="slash") == asked
-                assert value(samples, "certdesk_answered_ratio") == 1
-                assert value(samples, "certdesk_index_age_seconds") >= 0
-        finally:
-            process.send_signal(signal.SIGTERM)
+    with serving(env, tmp_path / "serve.log") as served:
+        def get(path: str) -> tuple[int, bytes]:
             try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)  # its own session: only what it started
-                process.wait(timeout=5)
-    output = log_path.read_text()
-    assert process.returncode == 0, output
+                with opener.open(served.url + path, timeout=5) as response:
+                    return response.status, response.read()
+            except urllib.error.HTTPError as error:
+                with error:
+                    return error.code, error.read()
+
+        fake_slack.wait_for("auth.test", count=3, timeout=15)  # the parent, then both workers
+        (directory,) = glob.glob(str(temp / "certdesk-metrics-*"))
+
+        # Bursts of questions until each worker has answered some (its own counter file).
+        asked = 0
+        while len(glob.glob(os.path.join(directory, "counter_*.db"))) < 2:
+            assert asked < 200, "the kernel gave every question to one worker"
+            _slash_commands_at_once(served.url + "/slack/events", 8, asked)
+            asked += 8
+        for _ in range(6):  # each scrape is answered by either worker: every one sees all
+            status, samples, _ = scrape(get)
+            assert status == 200
+            assert value(samples, "certdesk_questions_total", surface="slash", outcome="answered") == asked
+            assert value(samples, "certdesk_question_latency_seconds_count", surface="slash") == asked
+            assert value(samples, "certdesk_answered_ratio") == 1
+            assert value(samples, "certdesk_index_age_seconds") >= 0
+    output = served.log()
+    assert served.process.returncode == 0, output
     assert output.count("Booting worker") == 2
     assert not Path(directory).exists(), "the metrics directory outlived certdesk serve"
     assert list(temp.iterdir()) == []

@@ -13,14 +13,8 @@ import hmac
 import io
 import json
 import logging
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -28,6 +22,7 @@ import psycopg
 import pytest
 from postgres_support import postgres_server, postgres_url  # noqa: F401  (fixtures)
 from redis_support import free_port
+from serve_process import ServeProcess, serve_env, start, stop, wait_until_healthy
 from slack_fixtures import slack_paths  # noqa: F401  (fixture)
 from slackstub.fixtures import fake_slack  # noqa: F401  (fixture)
 
@@ -424,11 +419,6 @@ def test_make_deduplicator_picks_postgres_for_a_url(postgres_url, tmp_path) -> N
 # --- two real `certdesk serve --http` replicas on one database ----------------------------------
 
 
-def _certdesk() -> list[str]:
-    script = Path(sys.executable).parent / "certdesk"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
-
-
 def test_two_serve_processes_share_one_database(postgres_url, fake_slack, slack_paths, tmp_path,
                                                 monkeypatch) -> None:
     """Two replicas (each gunicorn with its workers) behind no load balancer but this test:
@@ -436,8 +426,7 @@ def test_two_serve_processes_share_one_database(postgres_url, fake_slack, slack_
     by the other, the generated salt is one, and an event redelivered to the other replica is
     answered once."""
     from slackstub import CHANNEL_ID, USER_ID, event_body, message_event, post_signed, slash_command_body
-    from slackstub.fixtures import PROXY_VARIABLES
-    from slack_fixtures import BOT_TOKEN, SECRET, SECRETS, STATE_VARIABLES, internal_channel, own_user
+    from slack_fixtures import SECRET, SECRETS, internal_channel, own_user
 
     from bot.blocks import FEEDBACK_DOWN_ACTION_ID
     from bot.server import WORKERS
@@ -446,39 +435,18 @@ def test_two_serve_processes_share_one_database(postgres_url, fake_slack, slack_
     fake_slack.users[USER_ID] = own_user(USER_ID)
     fake_slack.channels["D0DM"] = internal_channel("D0DM", is_channel=False, is_im=True)
     fake_slack.channels[CHANNEL_ID] = internal_channel(CHANNEL_ID)   # where the slash commands come from
-    env = {k: v for k, v in os.environ.items()
-           if k not in PROXY_VARIABLES and k not in STATE_VARIABLES and not k.startswith("SLACK_")}
-    env.update(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake_slack.base_url,
-               CERTDESK_SEEDS_DIR=str(slack_paths.seeds_dir), CERTDESK_DATA_DIR=str(slack_paths.data_dir),
-               CERTDESK_INDEX_DIR=str(slack_paths.index_dir), CERTDESK_DB=postgres_url,
-               PYTHONUNBUFFERED="1")   # no CERTDESK_USER_SALT: the stored one
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    replicas: list[tuple[str, subprocess.Popen[bytes], Path]] = []
+    env = serve_env(tmp_path, slack_paths, fake_slack, CERTDESK_DB=postgres_url,
+                    CERTDESK_USER_SALT=None)   # no CERTDESK_USER_SALT: the stored one
+    replicas: list[ServeProcess] = []
     try:
         for name in ("a", "b"):
             # A directory of its own, as on a machine of its own: nothing on disk is shared.
             home = tmp_path / f"replica-{name}"
             home.mkdir()
-            port, log_path = free_port(), tmp_path / f"serve-{name}.log"
-            with open(log_path, "wb") as log:
-                process = subprocess.Popen(
-                    [*_certdesk(), "serve", "--http", "--host", "127.0.0.1", "--port", str(port)],
-                    env={**env, "HOME": str(home)}, cwd=home, stdout=log, stderr=subprocess.STDOUT,
-                    start_new_session=True)
-            replicas.append((f"http://127.0.0.1:{port}", process, log_path))
-        deadline = time.monotonic() + 30
-        for base, process, log_path in replicas:
-            while True:
-                assert process.poll() is None, log_path.read_text()
-                try:
-                    with opener.open(base + "/healthz", timeout=2) as response:
-                        assert response.read() == b"ok\n"
-                        break
-                except (urllib.error.URLError, ConnectionError):
-                    assert time.monotonic() < deadline, log_path.read_text()
-                    time.sleep(0.1)
+            replicas.append(start({**env, "HOME": str(home)}, tmp_path / f"serve-{name}.log", cwd=home))
+        wait_until_healthy(*replicas)
         fake_slack.wait_for("auth.test", count=2 * (1 + WORKERS), timeout=15)  # every worker is up
-        (a, _, _), (b, _, _) = replicas
+        a, b = (replica.url for replica in replicas)
 
         def command(base: str, text: str) -> dict:
             status, _, body = post_signed(base + "/slack/events", *slash_command_body("/cert", text), SECRET)
@@ -508,14 +476,7 @@ def test_two_serve_processes_share_one_database(postgres_url, fake_slack, slack_
         time.sleep(0.5)
         assert len(fake_slack.calls("chat.postMessage")) == 1
     finally:
-        for _, process, _ in replicas:
-            process.send_signal(signal.SIGTERM)
-        for _, process, _ in replicas:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)  # its own session: only what it started
-                process.wait(timeout=5)
+        stop(*(replica.process for replica in replicas))
 
     monkeypatch.setenv("CERTDESK_DB", postgres_url)
     out = io.StringIO()
@@ -528,9 +489,9 @@ def test_two_serve_processes_share_one_database(postgres_url, fake_slack, slack_
     assert rows(postgres_url, "SELECT COUNT(*) FROM certdesk.meta WHERE name = 'user_salt'") == [(1,)]
     for name in ("a", "b"):
         assert list((tmp_path / f"replica-{name}").iterdir()) == []   # all state is in PostgreSQL
-    for _, process, log_path in replicas:
-        output = log_path.read_text()
-        assert process.returncode == 0, output
+    for replica in replicas:
+        output = replica.log()
+        assert replica.process.returncode == 0, output
         assert password_of(postgres_url) not in output and not any(s in output for s in SECRETS)
         assert "WARNING" not in output and "ERROR" not in output, output  # nothing failed
         assert "certdesk.requests: question surface=slash" in output, output  # one line per question

@@ -9,12 +9,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import FrozenInstanceError, replace
 from pathlib import Path
@@ -41,6 +37,7 @@ from bot.dedup import MemorySeenRecord
 from bot import server
 from bot.server import WORKERS, StartupError, socket_mode_handler
 from bot.settings import Settings, SettingsError
+from serve_process import certdesk_command, serve_env, serving
 
 QUESTION = "TRUCS certificate number for object storage"
 NUMBER = "02016"
@@ -256,17 +253,6 @@ def test_socket_mode_answers_a_mention_and_a_slash_command(settings, slack_engin
 # --- gunicorn, as the Procfile runs it ---------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _certdesk() -> list[str]:
-    script = Path(sys.executable).parent / "certdesk"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
-
-
 def test_certdesk_serve_http_under_gunicorn(fake_slack: FakeSlack, slack_paths, tmp_path: Path) -> None:
     """Two workers sharing the SQLite de-dup record: a redelivered event is answered once."""
     from slack_fixtures import internal_channel, own_user
@@ -274,76 +260,45 @@ def test_certdesk_serve_http_under_gunicorn(fake_slack: FakeSlack, slack_paths, 
 
     fake_slack.users[USER_ID] = own_user(USER_ID)
     fake_slack.channels["D0DM"] = internal_channel("D0DM", is_channel=False, is_im=True)
-    port = _free_port()
-    db = tmp_path / "state" / "certdesk.sqlite3"
-    env = {k: v for k, v in os.environ.items()
-           if k not in PROXY_VARIABLES and k not in STATE_VARIABLES and not k.startswith("SLACK_")}
-    env.update(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake_slack.base_url,
-               CERTDESK_SEEDS_DIR=str(slack_paths.seeds_dir), CERTDESK_DATA_DIR=str(slack_paths.data_dir),
-               CERTDESK_INDEX_DIR=str(slack_paths.index_dir), CERTDESK_DB=str(db),
-               CERTDESK_USER_SALT=USER_SALT, HOME=str(tmp_path), PYTHONUNBUFFERED="1")
-    log_path = tmp_path / "serve.log"
-    base = f"http://127.0.0.1:{port}"
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([*_certdesk(), "serve", "--http", "--host", "127.0.0.1", "--port", str(port)],
-                                   env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                assert process.poll() is None, log_path.read_text()
-                try:
-                    with opener.open(base + "/healthz", timeout=2) as response:
-                        assert response.read() == b"ok\n"
-                        break
-                except (urllib.error.URLError, ConnectionError):
-                    assert time.monotonic() < deadline, log_path.read_text()
-                    time.sleep(0.1)
-            # Checked by the parent before forking, then by each worker as it boots.
-            fake_slack.wait_for("auth.test", count=1 + WORKERS, timeout=15)
-            assert [c.token for c in fake_slack.calls("auth.test")] == [BOT_TOKEN] * (1 + WORKERS)
+    env = serve_env(tmp_path, slack_paths, fake_slack)
+    db = Path(env["CERTDESK_DB"])
+    with serving(env, tmp_path / "serve.log") as served:
+        base = served.url
+        # Checked by the parent before forking, then by each worker as it boots.
+        fake_slack.wait_for("auth.test", count=1 + WORKERS, timeout=15)
+        assert [c.token for c in fake_slack.calls("auth.test")] == [BOT_TOKEN] * (1 + WORKERS)
 
-            status, _, body = post_signed(base + "/slack/events", *slash_command_body("/cert", QUESTION), SECRET)
-            assert status == 200
-            reply = json.loads(body)
-            assert reply["response_type"] == "ephemeral" and NUMBER in json.dumps(reply["blocks"])
+        status, _, body = post_signed(base + "/slack/events", *slash_command_body("/cert", QUESTION), SECRET)
+        assert status == 200
+        reply = json.loads(body)
+        assert reply["response_type"] == "ephemeral" and NUMBER in json.dumps(reply["blocks"])
 
-            # One event delivered six times (Slack's retries), spread over both workers by
-            # the kernel: answered once, because the workers share one de-dup record.
-            dm = message_event(QUESTION, channel_id="D0DM", channel_type="im")
-            delivery = event_body(dm, event_id="Ev0GUNICORN1")
-            for attempt in range(6):
-                retry = {"X-Slack-Retry-Num": str(attempt), "X-Slack-Retry-Reason": "http_timeout"} if attempt else {}
-                assert post_signed(base + "/slack/events", *delivery, SECRET, extra_headers=retry)[0] == 200
-            (posted,) = fake_slack.wait_for("chat.postMessage", timeout=10)
-            assert posted.params["channel"] == "D0DM" and posted.token == BOT_TOKEN
-            time.sleep(0.5)
-            assert len(fake_slack.calls("chat.postMessage")) == 1
+        # One event delivered six times (Slack's retries), spread over both workers by
+        # the kernel: answered once, because the workers share one de-dup record.
+        dm = message_event(QUESTION, channel_id="D0DM", channel_type="im")
+        delivery = event_body(dm, event_id="Ev0GUNICORN1")
+        for attempt in range(6):
+            retry = {"X-Slack-Retry-Num": str(attempt), "X-Slack-Retry-Reason": "http_timeout"} if attempt else {}
+            assert post_signed(base + "/slack/events", *delivery, SECRET, extra_headers=retry)[0] == 200
+        (posted,) = fake_slack.wait_for("chat.postMessage", timeout=10)
+        assert posted.params["channel"] == "D0DM" and posted.token == BOT_TOKEN
+        time.sleep(0.5)
+        assert len(fake_slack.calls("chat.postMessage")) == 1
 
-            assert post_signed(base + "/slack/events", *event_body(dm), "wrong")[0] == 401
-        finally:
-            process.send_signal(signal.SIGTERM)  # gunicorn's graceful stop: arbiter, then workers
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)  # its own session: only what it started
-                process.wait(timeout=5)
-    output = log_path.read_text()
+        assert post_signed(base + "/slack/events", *event_body(dm), "wrong")[0] == 401
+    output = served.log()
     assert "gthread" in output and output.count("Booting worker") == WORKERS == 2
     assert not any(secret in output for secret in SECRETS)
-    assert process.returncode == 0, output
+    assert served.process.returncode == 0, output
     assert (db.parent / "seen.sqlite3").exists() and db.exists()  # where CERTDESK_DB said
 
 
 def test_certdesk_serve_socket_mode_answers_and_stops_on_sigterm(
         fake_slack: FakeSlack, fake_socket_mode: FakeSocketMode, slack_paths, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items()
-           if k not in PROXY_VARIABLES and k not in STATE_VARIABLES and not k.startswith("SLACK_")}
-    env.update(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN, SLACK_API_URL=fake_slack.base_url,
-               CERTDESK_SEEDS_DIR=str(slack_paths.seeds_dir), CERTDESK_DATA_DIR=str(slack_paths.data_dir),
-               CERTDESK_INDEX_DIR=str(slack_paths.index_dir), CERTDESK_DB=str(tmp_path / "certdesk.sqlite3"),
-               CERTDESK_USER_SALT=USER_SALT, PYTHONUNBUFFERED="1")
-    process = subprocess.Popen([*_certdesk(), "serve"], env=env, stdout=subprocess.PIPE,
+    # Socket Mode: an app token and no signing secret; HOME as it is here.
+    env = serve_env(tmp_path, slack_paths, fake_slack, SLACK_APP_TOKEN=APP_TOKEN, SLACK_SIGNING_SECRET=None,
+                    CERTDESK_DB=str(tmp_path / "certdesk.sqlite3"), HOME=os.environ.get("HOME"))
+    process = subprocess.Popen([*certdesk_command(), "serve"], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, start_new_session=True)
     try:
         fake_socket_mode.wait_for_connection(timeout=30)
