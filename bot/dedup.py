@@ -135,34 +135,106 @@ class _LocalFallback:
             log.warning("%s de-dup available again", self._store)
 
 
-class SqliteDeduplicator:
-    """A `Deduplicator` in a SQLite file, shared by every thread and process on one machine.
+class TableDeduplicator:
+    """A `Deduplicator` in a database table, the one algorithm behind the SQLite and the
+    PostgreSQL records (they differ only in how they connect, and how they write a parameter).
 
     One statement decides: an upsert that inserts the key, or revives it only if its entry
-    has expired. SQLite runs writes one at a time, so exactly one caller changes a row and
-    gets True. WAL lets readers and the writer overlap; the busy timeout makes a writer wait
-    its turn instead of failing. Times are wall-clock (`time.time`), because the file
-    outlives processes and reboots, which monotonic clocks do not.
-
-    A database error (disk full, locked past the timeout) fails open like Redis does.
+    has expired. The database runs conflicting writes one at a time, so exactly one caller
+    changes the row and gets True. Times are wall-clock (`time.time`), because the table
+    outlives processes and reboots, which monotonic clocks do not. A database error fails
+    open, within this process, like Redis does (one warning per outage).
     """
 
-    errors: tuple[type[BaseException], ...] = (sqlite3.Error, OSError)
-    shared_by = "the SQLite record shared by this machine's workers"
+    errors: tuple[type[BaseException], ...] = ()
+    store = ""            # what the warnings call it: "SQLite", "PostgreSQL"
+    table = "seen"
+    mark = "?"            # the driver's parameter placeholder
 
-    def __init__(self, path: Path | str, ttl: float = DEFAULT_TTL, *,
-                 clock: Callable[[], float] = time.time,
-                 prune_interval: float = SQLITE_PRUNE_INTERVAL) -> None:
+    def __init__(self, ttl: float, clock: Callable[[], float], prune_interval: float) -> None:
         if ttl <= 0:
             raise ValueError("ttl must be positive")
-        self._path = Path(path)
         self._ttl = ttl
         self._clock = clock
         self._prune_interval = prune_interval
         self._next_prune = float("-inf")
         self._prune_lock = threading.Lock()
+        self._fallback = _LocalFallback(self.store, ttl, clock)
+
+    def _connection(self) -> Any:
+        raise NotImplementedError
+
+    def _sql(self, statement: str) -> str:
+        return statement.format(table=self.table, p=self.mark)
+
+    def first(self, key: str) -> bool:
+        now = self._clock()
+        local_first = self._fallback.memory.first(key)
+        try:
+            conn = self._connection()
+            changed = conn.execute(self._sql(
+                "INSERT INTO {table} (key, expires) VALUES ({p}, {p}) ON CONFLICT (key) DO UPDATE"
+                " SET expires = excluded.expires WHERE seen.expires <= {p}"),
+                (_digest(key), now + self._ttl, now)).rowcount
+        except self.errors as error:
+            self._fallback.failed(error)
+            return local_first
+        self._fallback.worked()
+        self._maybe_prune(conn, now)
+        return changed == 1
+
+    def _maybe_prune(self, conn: Any, now: float) -> None:
+        """Drop expired rows every few minutes, so the table stays the size of an hour's events.
+
+        A failure here is only logged: the key was already recorded, and the next prune
+        catches up."""
+        with self._prune_lock:
+            if now < self._next_prune:
+                return
+            self._next_prune = now + self._prune_interval
+        try:
+            conn.execute(self._sql("DELETE FROM {table} WHERE expires <= {p}"), (now,))
+        except self.errors as error:
+            log.warning("pruning the %s de-dup record failed (%s)", self.store, type(error).__name__)
+
+    def forget(self, key: str) -> None:
+        self._fallback.memory.forget(key)
+        try:
+            self._connection().execute(self._sql("DELETE FROM {table} WHERE key = {p}"), (_digest(key),))
+        except self.errors as error:
+            self._fallback.failed(error)
+
+    def unexpired(self) -> list[tuple[str, float]]:
+        """(SHA-256 of the key, seconds it has left) for every live row: what `RedisDeduplicator`
+        hands back to Redis after an outage."""
+        now = self._clock()
+        rows = self._connection().execute(
+            self._sql("SELECT key, expires - {p} FROM {table} WHERE expires > {p}"), (now, now)).fetchall()
+        return [(str(digest), float(left)) for digest, left in rows]
+
+    def count(self) -> int:
+        """Rows in the table, expired or not (for tests and diagnostics)."""
+        row = self._connection().execute(self._sql("SELECT COUNT(*) FROM {table}")).fetchone()
+        return int(row[0]) if row else 0
+
+
+class SqliteDeduplicator(TableDeduplicator):
+    """The table in a SQLite file, shared by every thread and process on one machine.
+
+    WAL lets readers and the writer overlap; the busy timeout makes a writer wait its turn
+    instead of failing.
+    """
+
+    errors = (sqlite3.Error, OSError)    # OSError: its directory cannot be made
+    store = "SQLite"
+    shared_by = "the SQLite record shared by this machine's workers"
+
+    def __init__(self, path: Path | str, ttl: float = DEFAULT_TTL, *,
+                 clock: Callable[[], float] = time.time,
+                 prune_interval: float = SQLITE_PRUNE_INTERVAL) -> None:
+        super().__init__(ttl, clock, prune_interval)
+        self._path = Path(path)
         self._local = threading.local()
-        self._fallback = _LocalFallback("SQLite", ttl, clock)
 
     @property
     def path(self) -> Path:
@@ -187,54 +259,6 @@ class SqliteDeduplicator:
                      " WITHOUT ROWID")
         self._local.conn, self._local.pid = conn, os.getpid()
         return conn
-
-    def first(self, key: str) -> bool:
-        now = self._clock()
-        local_first = self._fallback.memory.first(key)
-        try:
-            conn = self._connection()
-            changed = conn.execute(
-                "INSERT INTO seen (key, expires) VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
-                " SET expires = excluded.expires WHERE seen.expires <= ?",
-                (_digest(key), now + self._ttl, now)).rowcount
-        except (sqlite3.Error, OSError) as error:   # OSError: its directory cannot be made
-            self._fallback.failed(error)
-            return local_first
-        self._fallback.worked()
-        self._maybe_prune(conn, now)
-        return changed == 1
-
-    def _maybe_prune(self, conn: sqlite3.Connection, now: float) -> None:
-        """Drop expired rows every few minutes, so the file stays the size of an hour's events.
-
-        A failure here is only logged: the key was already recorded, and the next prune
-        catches up."""
-        with self._prune_lock:
-            if now < self._next_prune:
-                return
-            self._next_prune = now + self._prune_interval
-        try:
-            conn.execute("DELETE FROM seen WHERE expires <= ?", (now,))
-        except (sqlite3.Error, OSError) as error:   # OSError: its directory cannot be made
-            log.warning("pruning the SQLite de-dup record failed (%s)", type(error).__name__)
-
-    def forget(self, key: str) -> None:
-        self._fallback.memory.forget(key)
-        try:
-            self._connection().execute("DELETE FROM seen WHERE key = ?", (_digest(key),))
-        except (sqlite3.Error, OSError) as error:   # OSError: its directory cannot be made
-            self._fallback.failed(error)
-
-    def unexpired(self) -> list[tuple[str, float]]:
-        """(SHA-256 of the key, seconds it has left) for every live row: what `RedisDeduplicator`
-        hands back to Redis after an outage."""
-        now = self._clock()
-        return self._connection().execute("SELECT key, expires - ? FROM seen WHERE expires > ?",
-                                           (now, now)).fetchall()
-
-    def count(self) -> int:
-        """Rows on disk, expired or not (for tests and diagnostics)."""
-        return self._connection().execute("SELECT COUNT(*) FROM seen").fetchone()[0]
 
     def close(self) -> None:
         """Close this thread's connection."""

@@ -42,7 +42,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict
 
-from .dedup import DEFAULT_TTL, SQLITE_PRUNE_INTERVAL, _digest, _LocalFallback
+from .dedup import DEFAULT_TTL, SQLITE_PRUNE_INTERVAL, TableDeduplicator
 from .questionlog import QuestionRow, ReportTuple, SchemaTooNew
 
 log = logging.getLogger(__name__)
@@ -314,85 +314,36 @@ def _prepare_seen(conn: psycopg.Connection) -> None:
                      " (key TEXT PRIMARY KEY, expires DOUBLE PRECISION NOT NULL)")
 
 
-class PostgresDeduplicator:
-    """A `Deduplicator` in a PostgreSQL table, shared by every replica using the database.
+class PostgresDeduplicator(TableDeduplicator):
+    """The table in PostgreSQL (`certdesk.seen`), shared by every replica using the database.
 
-    The SqliteDeduplicator's role and statement: an upsert that inserts the key, or revives
-    it only if its entry has expired. PostgreSQL locks the row for the conflicting inserts, so
-    exactly one caller changes it and gets True. Times are wall-clock, as every replica's
-    clock is meant to be. A database that cannot be reached fails open, within this process,
-    and is tried again every `reconnect_interval` seconds (one warning when it goes, one when
-    it is back); as Redis's fallback it stands for Redis while Redis is down.
+    PostgreSQL locks the row for the conflicting inserts, so exactly one caller changes it
+    and gets True; every replica's clock is meant to be wall-clock time. A database that
+    cannot be reached fails open, within this process, and is tried again every
+    `reconnect_interval` seconds (one warning when it goes, one when it is back); as Redis's
+    fallback it stands for Redis while Redis is down.
     """
 
-    errors: tuple[type[BaseException], ...] = (psycopg.Error, OSError)
+    errors = (psycopg.Error, OSError)
+    store = "PostgreSQL"
+    table = f"{SCHEMA}.seen"
+    mark = "%s"
     shared_by = "the PostgreSQL record shared by every replica"
 
     def __init__(self, url: str, ttl: float = DEFAULT_TTL, *,
                  clock: Callable[[], float] = time.time,
                  prune_interval: float = SQLITE_PRUNE_INTERVAL,
                  reconnect_interval: float | None = None) -> None:
-        if ttl <= 0:
-            raise ValueError("ttl must be positive")
-        self._ttl = ttl
-        self._clock = clock
-        self._prune_interval = prune_interval
-        self._next_prune = float("-inf")
-        self._prune_lock = threading.Lock()
+        super().__init__(ttl, clock, prune_interval)
         self._db = _Connection(url, _prepare_seen, reconnect_interval=reconnect_interval)
-        self._fallback = _LocalFallback("PostgreSQL", ttl, clock)
 
     def may_hold_keys(self) -> bool:
         """Whether forgetting a key, or handing keys back to Redis, must ask this record: any
         replica may have claimed keys here, so always."""
         return True
 
-    def first(self, key: str) -> bool:
-        now = self._clock()
-        local_first = self._fallback.memory.first(key)
-        try:
-            conn = self._db.get()
-            changed = conn.execute(
-                f"INSERT INTO {SCHEMA}.seen (key, expires) VALUES (%s, %s) ON CONFLICT (key)"
-                " DO UPDATE SET expires = excluded.expires WHERE seen.expires <= %s",
-                (_digest(key), now + self._ttl, now)).rowcount
-        except self.errors as error:
-            self._fallback.failed(error)
-            return local_first
-        self._fallback.worked()
-        self._maybe_prune(conn, now)
-        return changed == 1
-
-    def _maybe_prune(self, conn: psycopg.Connection, now: float) -> None:
-        """Drop expired rows every few minutes (only logged if it fails: the next one catches up)."""
-        with self._prune_lock:
-            if now < self._next_prune:
-                return
-            self._next_prune = now + self._prune_interval
-        try:
-            conn.execute(f"DELETE FROM {SCHEMA}.seen WHERE expires <= %s", (now,))
-        except self.errors as error:
-            log.warning("pruning the PostgreSQL de-dup record failed (%s)", type(error).__name__)
-
-    def forget(self, key: str) -> None:
-        self._fallback.memory.forget(key)
-        try:
-            self._db.get().execute(f"DELETE FROM {SCHEMA}.seen WHERE key = %s", (_digest(key),))
-        except self.errors as error:
-            self._fallback.failed(error)
-
-    def unexpired(self) -> list[tuple[str, float]]:
-        """(SHA-256 of the key, seconds it has left) for every live row."""
-        now = self._clock()
-        rows = self._db.get().execute(f"SELECT key, expires - %s FROM {SCHEMA}.seen WHERE expires > %s",
-                                      (now, now)).fetchall()
-        return [(str(digest), float(left)) for digest, left in rows]
-
-    def count(self) -> int:
-        """Rows in the table, expired or not (for tests and diagnostics)."""
-        row = self._db.get().execute(f"SELECT COUNT(*) FROM {SCHEMA}.seen").fetchone()
-        return int(row[0]) if row else 0
+    def _connection(self) -> psycopg.Connection:
+        return self._db.get()
 
     def close(self) -> None:
         self._db.close()
-
