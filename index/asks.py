@@ -3,8 +3,8 @@
 A sales engineer reads the answer aloud, so "which auditor?" must quote the sentence that
 names the auditor, not the section's opening; and when no sentence names one, the answer must
 say so. Both sides are decided here from the `asks` of data/vocabulary.yaml: the build marks
-each sentence with the kinds of fact it states (`sentence_kinds`), and a question is read for
-the kinds it asks (`asked_kinds`). The words and patterns are data; this module only applies
+each sentence with the kinds of fact it states (`SentenceMarker`), and a question is read for
+the kinds it asks (`Cues`). The words and patterns are data; this module only applies
 them, the same way for every certification.
 """
 
@@ -18,6 +18,10 @@ from .analysis import plain_tokens
 from .catalog import AskKind
 
 COMPANY = "company"      # a sentence naming the company: it says what the company holds or did
+# Asks (data/vocabulary.yaml) that the engine treats apart from the others:
+HOLDS = "holds"          # what the company holds: the default, never "not stated"
+NUMBER = "number"        # a certificate number: stated by the section's number lines, not a sentence
+COUNT = "count"          # a count: quoted when stated, not a reason to rank a section first
 
 
 def hint(kind: str) -> str:
@@ -25,7 +29,6 @@ def hint(kind: str) -> str:
     third-party certification body" names no auditor): quoted when nothing states the fact,
     never a reason to leave "not stated" out."""
     return kind + "~"
-NUMBER = "number"        # asked for a certificate number (no sentence evidence: the section's numbers)
 
 
 def _phrase_re(names: Iterable[str]) -> re.Pattern[str] | None:

@@ -178,8 +178,9 @@ def _stated_date(block: Block) -> str | None:
         return None
     for line in block.text.split("\n"):
         m = DOC_DATE_RE.match(line) or LAST_UPDATED_RE.match(line)
-        if m and parse_date(m["date"]):
-            return parse_date(m["date"])
+        date = parse_date(m["date"]) if m else None
+        if date:
+            return date
     return None
 
 
@@ -384,22 +385,28 @@ def _label(raw: str, context: str, generic_labels: frozenset[str]) -> str:
     return raw if specific else (f"{context} — {raw}" if raw else context)
 
 
+def _cell_number(cell: str) -> str | None:
+    """The certificate number a table cell holds, if it holds only one (with a digit)."""
+    m = NUMBER_VALUE_RE.match(cell)
+    return m["number"] if m and any(c.isdigit() for c in m["number"]) else None
+
+
 def _row_numbers(b: Block, context: str, generic_labels: frozenset[str]) -> list[NumberLine]:
     """Numbers in a table row: a "Certificate number" column, or a "Registration No. | X" row."""
     found: list[NumberLine] = []
     cells = b.cells
     for i, head in enumerate(b.header[:len(cells)]):
-        value = NUMBER_VALUE_RE.match(cells[i])
-        if NUMBER_LABEL_RE.match(head) and value and any(c.isdigit() for c in value["number"]):
+        number = _cell_number(cells[i])
+        if number and NUMBER_LABEL_RE.match(head):
             others = [c for j, c in enumerate(cells) if j != i and c]
             label = others[0] if others else context
-            found.append(NumberLine(label=label, number=value["number"], text=b.text, context=context))
+            found.append(NumberLine(label=label, number=number, text=b.text, context=context))
     if not found:
         for i in range(len(cells) - 1):
-            value = NUMBER_VALUE_RE.match(cells[i + 1])
-            if NUMBER_LABEL_RE.match(cells[i]) and value and any(c.isdigit() for c in value["number"]):
+            number = _cell_number(cells[i + 1])
+            if number and NUMBER_LABEL_RE.match(cells[i]):
                 found.append(NumberLine(label=_label(cells[i], context, generic_labels),
-                                        number=value["number"], text=b.text, context=context))
+                                        number=number, text=b.text, context=context))
     return found
 
 

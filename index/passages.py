@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from .analysis import plain_tokens, stem
-from .asks import COMPANY, hint
+from .asks import COMPANY, HOLDS, NUMBER, hint
 
 # A sentence ends at . ! ? (or their CJK forms) followed by space and a capital, digit,
 # quote or bracket; not after a common abbreviation.
@@ -102,11 +102,17 @@ def states(sentence: Sentence, kind: str, about_us: frozenset[str], history: boo
         return False
     if history or kind not in about_us:
         return True
-    return COMPANY in sentence.kinds if names_company else bool(sentence.kinds & {"holds", COMPANY})
+    return COMPANY in sentence.kinds if names_company else bool(sentence.kinds & {HOLDS, COMPANY})
 
 
 def names_company(sentences: Iterable[Sentence]) -> bool:
     return any(COMPANY in s.kinds for s in sentences)
+
+
+def states_in(sentences: list[Sentence], kind: str, about_us: frozenset[str], history: bool) -> bool:
+    """Whether any sentence of one section states this kind of fact (see `states`)."""
+    ours = names_company(sentences)
+    return any(states(s, kind, about_us, history, ours) for s in sentences)
 
 
 def choose_passage(sentences: list[Sentence], weights: Mapping[str, float], *,
@@ -129,13 +135,13 @@ def choose_passage(sentences: list[Sentence], weights: Mapping[str, float], *,
     top_weight = max(weights.values(), default=1.0)
     # Naming the certification breaks ties between sentences; it never outweighs a word asked.
     name_bonus = 0.5 * top_weight
-    asked_holds = "holds" in asks
-    asks = [k for k in asks if k not in ("holds", "number")]
+    asked_holds = HOLDS in asks
+    asks = [k for k in asks if k not in (HOLDS, NUMBER)]
     holds_first = not asks and not want_definition and number_line is None
     if holds_first and asked_holds:
         # "Do we hold X?" and nothing else: the sentence saying what is held answers it,
         # even when it calls X "the said certification".
-        asks = ["holds"]
+        asks = [HOLDS]
 
     def score(s: Sentence) -> float:
         # A table row says what its header's columns say: "IL6" is in the header, "Secrets
@@ -150,7 +156,7 @@ def choose_passage(sentences: list[Sentence], weights: Mapping[str, float], *,
         # "Do we hold X?" is answered by the sentence saying what is held, even when it calls
         # X "the said certification"; otherwise only sentences on the question's words count.
         if holds_first and (value > 0 or asked_holds):
-            value += 0.5 * top_weight * (("holds" in s.kinds) + (COMPANY in s.kinds))
+            value += 0.5 * top_weight * ((HOLDS in s.kinds) + (COMPANY in s.kinds))
         if s.kind in ("number", "heading", "header"):
             value *= 0.5
         return value

@@ -32,8 +32,8 @@ from .build import BuildError, current_path, ensure_index, read_manifest, unread
 from .catalog import DataError
 from .config import Paths
 from .analysis import CJK_RE, identifiers, stem
-from .asks import hint
-from .passages import choose_passage, names_company, order_numbers, states
+from .asks import COUNT, HOLDS, NUMBER, hint
+from .passages import choose_passage, order_numbers, states_in
 from .query import Concept, Lexicon, Plan, osa_distance, plan_question
 
 log = logging.getLogger(__name__)
@@ -242,7 +242,7 @@ class Engine:
         total = sum(weights.values())
         term_weights = self._term_weights(plan, weights)
         required = self._required_ids(plan)
-        asked_kinds = [k for k in plan.asks if k not in ("holds", "number", "count")]
+        asked_kinds = [k for k in plan.asks if k not in (HOLDS, NUMBER, COUNT)]
         flt = Term("visibility", "public") if audience == "public" else None
         searcher = self._searcher
         found = searcher.search(self._query(plan), limit=CANDIDATES, terms=True, filter=flt)
@@ -315,10 +315,9 @@ class Engine:
             # Asked for a number: the part stating the matching one, or any, before the rest.
             score *= NUMBER_MATCH_FACTOR if specific or (plan.number_intent and data["numbers"]) else 1.0
         if asked_kinds:
-            ours = names_company(data["sentences"])
-            stated = sum(1.0 if any(states(s, k, self.lexicon.cues.about_us, plan.history, ours)
-                                    for s in data["sentences"])
-                         else 0.5 if any(hint(k) in s.kinds for s in data["sentences"]) else 0.0
+            sentences = data["sentences"]
+            stated = sum(1.0 if states_in(sentences, k, self.lexicon.cues.about_us, plan.history)
+                         else 0.5 if any(hint(k) in s.kinds for s in sentences) else 0.0
                          for k in asked_kinds)
             score *= 1 + FACT_FACTOR * stated / len(asked_kinds)
         return score
@@ -352,11 +351,11 @@ class Engine:
             label = self.lexicon.cues.labels.get(kind)
             if not label or (plan.history and kind in self.lexicon.cues.about_us):
                 continue
-            if kind == "number":
+            if kind == NUMBER:
                 stated = any(d["numbers"] for d in data)
             else:
-                stated = any(states(s, kind, self.lexicon.cues.about_us, plan.history, names_company(section))
-                             for section in sections for s in section)
+                stated = any(states_in(section, kind, self.lexicon.cues.about_us, plan.history)
+                             for section in sections)
             if not stated:
                 missing.append(label)
         missing += [d.display for d in plan.documents if not d.stated_in(terms, ids)]
@@ -390,8 +389,8 @@ class Engine:
             for d in plan.documents:
                 for t in {stem(t) for alias in d.aliases for t in alias}:
                     term_weights[t] = top_weight if d in stated else 0.0
-            if not stated and "holds" not in asks:
-                asks.append("holds")
+            if not stated and HOLDS not in asks:
+                asks.append(HOLDS)
         passage = choose_passage(
             data["sentences"], term_weights, name_sets=self.lexicon.alias_stems(hit.fields["cert"]),
             asks=asks, about_us=self.lexicon.cues.about_us, history=plan.history,
