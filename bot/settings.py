@@ -59,14 +59,17 @@ DEFAULT_WORKERS = 2
 LOG_FORMATS = ("text", "json")
 
 
-def _whole_number(text: str, name: str, default: int, low: int, high: int, what: str) -> int:
+def _whole_number(text: str, name: str, default: int, what: str, low: int, high: int | None = None) -> int:
+    """A whole-number variable (`what` says what it counts, for the error); unset: `default`."""
     if not text:
         return default
     try:
         value = int(text)
     except ValueError:
-        raise SettingsError(f"{name} must be a whole number of {what}, not {text!r}") from None
-    if not low <= value <= high:
+        raise SettingsError(f"{name} must be {what}, not {text!r}") from None
+    if high is None and value < low:
+        raise SettingsError(f"{name} must be at least {low}, not {value}")
+    if high is not None and not low <= value <= high:
         raise SettingsError(f"{name} must be between {low} and {high}, not {value}")
     return value
 
@@ -132,13 +135,7 @@ class Settings:
         def get(name: str) -> str:
             return env.get(name, "").strip()
 
-        port_text = get("PORT") or str(DEFAULT_PORT)
-        try:
-            port = int(port_text)
-        except ValueError:
-            raise SettingsError(f"PORT must be a port number, not {port_text!r}") from None
-        if not 0 < port < 65536:
-            raise SettingsError(f"PORT must be between 1 and 65535, not {port}")
+        port = _whole_number(get("PORT"), "PORT", DEFAULT_PORT, "a port number", 1, 65535)
         command = get("CERTDESK_COMMAND") or DEFAULT_COMMAND
         if not command.startswith("/") or len(command) < 2 or any(c.isspace() for c in command):
             raise SettingsError(f"CERTDESK_COMMAND must look like /cert, not {command!r}")
@@ -147,14 +144,8 @@ class Settings:
             raise SettingsError("SLACK_API_URL must be an http(s) URL such as https://slack.com/api/")
         if not api_url.endswith("/"):
             api_url += "/"  # slack-sdk appends the method name to it as is
-        limit_text = get("CERTDESK_RATE_LIMIT") or str(DEFAULT_LIMIT)
-        try:
-            rate_limit = int(limit_text)
-        except ValueError:
-            raise SettingsError(f"CERTDESK_RATE_LIMIT must be a whole number of questions per "
-                                f"minute, not {limit_text!r}") from None
-        if rate_limit < 1:
-            raise SettingsError(f"CERTDESK_RATE_LIMIT must be at least 1, not {rate_limit}")
+        rate_limit = _whole_number(get("CERTDESK_RATE_LIMIT"), "CERTDESK_RATE_LIMIT", DEFAULT_LIMIT,
+                                   "a whole number of questions per minute", 1)
         salt = get("CERTDESK_USER_SALT")
         if salt and len(salt.encode("utf-8")) < MIN_SALT:  # the value itself is never shown
             raise SettingsError(f"CERTDESK_USER_SALT must be at least {MIN_SALT} characters long "
@@ -182,8 +173,8 @@ class Settings:
             user_salt=salt,
             redis_url=redis_url,
             db_url=db_url,
-            workers=_whole_number(get("WEB_CONCURRENCY"), "WEB_CONCURRENCY", DEFAULT_WORKERS, 1, 64,
-                                  "worker processes"),
+            workers=_whole_number(get("WEB_CONCURRENCY"), "WEB_CONCURRENCY", DEFAULT_WORKERS,
+                                  "a whole number of worker processes", 1, 64),
             log_format=_choice(get("LOG_FORMAT") or "text", "LOG_FORMAT", LOG_FORMATS),
             metrics=_switch(get("CERTDESK_METRICS"), "CERTDESK_METRICS"),
         )
