@@ -245,6 +245,10 @@ def create_app(settings: Settings, engine: handlers.AnswerSource, *,
     """
     app = App(
         name="certdesk",
+        # Bolt's own logger. Without one, Bolt copies the root logger's level *at that moment*
+        # onto the "certdesk" logger on every request, which would pin certdesk.requests (the
+        # operator's line per question) to whatever the level was when a request came in.
+        logger=logging.getLogger("certdesk.slack"),
         client=web_client(settings),
         # Never None: Bolt would then read SLACK_SIGNING_SECRET itself, behind Settings' back.
         signing_secret=settings.signing_secret,

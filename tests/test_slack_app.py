@@ -514,3 +514,11 @@ def test_json_log_lines_carry_the_request_fields() -> None:
                                                "answered": False, "top": None, "latency_ms": 3,
                                                "team": "T1", "user": "ab12"}
     assert entry["message"].startswith("question surface=dm")
+
+
+def test_requests_leave_the_certdesk_loggers_to_inherit_their_level(served: Served) -> None:
+    # Bolt, given no logger, copies the root level onto the app's "certdesk" logger on every
+    # request; certdesk.requests would then stay at that level whatever serving set up later.
+    served.command(QUESTION)
+    assert logging.getLogger("certdesk").level == logging.NOTSET
+    assert not logging.getLogger("certdesk").disabled
