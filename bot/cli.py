@@ -237,12 +237,10 @@ def _serve(args: argparse.Namespace) -> int:
         settings = Settings.from_env()
     except SettingsError as exc:
         raise UsageError(str(exc)) from None
-    from .requestlog import configure
-
-    # Serving logs at INFO (one line per question), as text or JSON (LOG_FORMAT).
-    configure(settings.log_format, level=logging.DEBUG if args.verbose else logging.INFO)
     try:
-        return serve(settings, force_http=args.http, host=args.host, port=args.port)
+        # Serving logs at INFO (one line per question), as text or JSON (LOG_FORMAT).
+        return serve(settings, force_http=args.http, host=args.host, port=args.port,
+                     log_level=logging.DEBUG if args.verbose else logging.INFO)
     except MissingSettings as exc:
         raise UsageError(str(exc)) from None
     except StartupError as exc:

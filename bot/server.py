@@ -311,9 +311,15 @@ def choose_mode(settings: Settings, *, force_http: bool = False) -> Mode:
 
 
 def serve(settings: Settings, *, force_http: bool = False, host: str = DEFAULT_HOST,
-          port: int | None = None) -> int:
-    """What `certdesk serve` does; raises StartupError (or the index's DataError/BuildError)."""
+          port: int | None = None, log_level: int = logging.INFO) -> int:
+    """What `certdesk serve` does; raises StartupError (or the index's DataError/BuildError).
+
+    Logging is set up for serving (INFO, one line per question, LOG_FORMAT) once every check
+    has passed: a start-up refused is one line on the command line's own terms, and nothing
+    else in the process has its logging changed."""
     from index.build import ensure_index
+
+    from .requestlog import configure
 
     _forget_secret_variables()
     mode = choose_mode(settings, force_http=force_http)
@@ -328,6 +334,7 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = DEFAULT_H
         raise MissingSettings("; ".join(malformed))
     ensure_index(settings.paths)
     check_token(settings)
+    configure(settings.log_format, level=log_level)
     if mode == "socket":
         if settings.metrics:
             log.warning("CERTDESK_METRICS is set, but Socket Mode serves no HTTP: there is no /metrics "
