@@ -84,6 +84,7 @@ class Engine:
         self._index = windex.open_dir(str(path))
         self.lexicon = Lexicon(json.loads((path / "lexicon.json").read_text(encoding="utf-8")))
         self._local = threading.local()
+        self._longest: int | None = None
         with self._index.searcher() as s:
             self._docs = max(1, s.doc_count())
         self._known = lru_cache(maxsize=50_000)(self._known_uncached)
@@ -144,6 +145,10 @@ class Engine:
             return None
         limit = 1 if len(word) <= 7 else 2
         reader = self._searcher.reader()
+        if len(word) > self._longest_word(reader) + limit:
+            # No word of the documents is that close; and Whoosh's edit-distance automaton
+            # grows with the word, so a 5,000-letter paste would cost seconds for nothing.
+            return None
         best: tuple[int, int, str] | None = None
         for candidate in reader.terms_within("words", word, 2):
             candidate = candidate.decode() if isinstance(candidate, bytes) else candidate
@@ -156,6 +161,15 @@ class Engine:
             if best is None or key < best:
                 best = key
         return best[2] if best else None
+
+    def _longest_word(self, reader) -> int:
+        """Length of the longest indexed word: read once, on the first typo check (the index
+        under one Engine never changes; two threads racing here compute the same number)."""
+        longest = self._longest
+        if longest is None:
+            longest = self._longest = max(
+                (len(term) for term in reader.lexicon("words")), default=0)
+        return longest
 
     def _idf_uncached(self, term: str) -> float:
         df = self._searcher.doc_frequency("all", term)

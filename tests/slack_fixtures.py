@@ -19,6 +19,7 @@ Import into a test module with
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import threading
@@ -36,6 +37,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import pytest
 from slackstub import CHANNEL_ID, TEAM_ID, USER_ID, FakeSlack, event_body, post_signed, slash_command_body
 
+from bot import handlers
 from bot.settings import Settings
 from index.answer import Answer
 from index.build import build_index
@@ -178,6 +180,9 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
+_ANSWERS = itertools.count()
+
+
 @dataclass
 class Served:
     """The app on http://127.0.0.1:<port>, and FakeSlack it talks to."""
@@ -200,6 +205,16 @@ class Served:
         status, _, body = self.post(slash_command_body(self.settings.command, text, **fields))
         assert status == 200, body
         return json.loads(body) if body else {}
+
+    def answer(self, text: str, **fields: Any) -> dict[str, Any]:
+        """A slash command's answer, wherever it came: inline in the ack, or (when the search
+        outran the ack budget on a busy machine) posted later to the response_url."""
+        name = f"answer-{next(_ANSWERS)}"
+        reply = self.command(text, response_url=self.slack.response_url(name), **fields)
+        if reply.get("text") != handlers.LOOKING:
+            return reply
+        (late,) = self.slack.wait_for("response_url", lambda c: c.path.endswith("/" + name), timeout=30)
+        return late.params
 
     def event(self, event: dict[str, Any], *, headers: dict[str, str] | None = None,
               **fields: Any) -> int:

@@ -564,7 +564,7 @@ PINGS = re.compile(r"<[!@#]")
 def test_hostile_questions_get_a_sensible_reply_and_ping_nobody(serve_app, fake_slack: FakeSlack,
                                                                 text: str) -> None:
     served = serve_app()
-    reply = served.command(text)  # asserts HTTP 200 (never a 5xx)
+    reply = served.answer(text)  # asserts HTTP 200 (never a 5xx)
     assert reply["response_type"] == "ephemeral" and reply["text"] and reply["blocks"]
     assert not PINGS.search(text_of(reply)), text_of(reply)
 
@@ -577,7 +577,7 @@ def test_hostile_questions_get_a_sensible_reply_and_ping_nobody(serve_app, fake_
         assert "&lt;!channel&gt;" in text_of(reply) and "&lt;!channel&gt;" in text_of(posted.params)
 
     # Still serving.
-    assert NUMBER in text_of(served.command(QUESTION))
+    assert NUMBER in text_of(served.answer(QUESTION))
     assert served.get("/healthz") == (200, b"ok\n")
 
 
