@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from index.answer import Answer
-from index.build import BuildError, build_index
-from index.catalog import DataError
+from index.errors import BuildError, DataError
 from index.config import Paths
 
 log = logging.getLogger("certdesk")
@@ -45,8 +44,8 @@ def _parser() -> argparse.ArgumentParser:
 
     ask = sub.add_parser("ask", help="answer a question", description=(
         "Answer a question from the certification documents. The index is built first when "
-        "it is missing or when the content of seeds/, data/ or the index code changed (a content "
-        "hash, not file times)."))
+        "it is missing or when the content of seeds/, data/ or the index code changed: file sizes "
+        "and times are looked at first, and a content hash decides when they moved."))
     ask.add_argument("question", nargs="*", help='the question, or "-" to read one question per line from stdin')
     ask.add_argument("--json", action="store_true", help="print the answer as one JSON object (per line)")
     ask.add_argument("--public", action="store_true",
@@ -190,8 +189,9 @@ def _eval(args: argparse.Namespace, paths: Paths, out: TextIO) -> int:
 
 
 def _index(args: argparse.Namespace, paths: Paths, out: TextIO) -> int:
-    from index.build import content_hash, current_path, read_manifest
+    from index.build import build_index
     from index.catalog import load_catalog
+    from index.store import content_hash, current_path, read_manifest
 
     if args.index_command == "build":
         info = build_index(paths, strict=args.strict)

@@ -51,7 +51,7 @@ from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from index.build import current_path, read_manifest
+from index.store import current_path, read_manifest
 
 PATH = "/metrics"
 MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"

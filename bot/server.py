@@ -317,7 +317,7 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = DEFAULT_H
     Logging is set up for serving (INFO, one line per question, LOG_FORMAT) once every check
     has passed: a start-up refused is one line on the command line's own terms, and nothing
     else in the process has its logging changed."""
-    from index.build import ensure_index
+    from index.store import ensure_index
 
     from .requestlog import configure
 

@@ -24,17 +24,11 @@ import json
 import logging
 import sys
 
-from index.build import (
-    BuildError,
-    build_index,
-    content_hash,
-    current_path,
-    read_manifest,
-    unreadable,
-)
-from index.catalog import DataError, load_catalog
+from index.build import build_index
+from index.catalog import load_catalog
 from index.config import Paths
-from index.ingest import document_files
+from index.errors import BuildError, DataError
+from index.store import content_hash, current_path, document_files, read_manifest, unreadable
 
 PROG = "build_index"
 

@@ -15,7 +15,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .analysis import plain_tokens
-from .catalog import AskKind
+
+
+@dataclass(frozen=True)
+class AskKind:
+    """A kind of fact a question can ask for (a count, the auditor, a date …); see vocabulary.yaml."""
+
+    name: str
+    cues: tuple[str, ...] = ()
+    cjk_cues: tuple[str, ...] = ()
+    evidence: tuple[re.Pattern[str], ...] = ()
+    label: str | None = None
+    about_us: bool = False
+    question_patterns: tuple[re.Pattern[str], ...] = ()
+    hints: tuple[re.Pattern[str], ...] = ()
+    absorbs: tuple[str, ...] = ()
+
 
 COMPANY = "company"      # a sentence naming the company: it says what the company holds or did
 # Asks (data/vocabulary.yaml) that the engine treats apart from the others:

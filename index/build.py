@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -28,20 +27,16 @@ from whoosh import index as windex
 from whoosh.fields import ID, STORED, TEXT, Schema
 
 from .analysis import identifiers, plain_analyzer, plain_tokens, stem, stem_analyzer
-from .catalog import Catalog, Certification, data_files, load_catalog
+from .catalog import Catalog, Certification, load_catalog
 from .config import Paths
-from .ingest import Section, Skipped, document_files, load_sections
+from .errors import BuildError
+from .ingest import Section, Skipped, load_sections
+from .store import FORMAT, content_hash, current_path, document_files, fingerprint, read_manifest
 from .naming import certification_of
 from .asks import SentenceMarker, raw_asks
 from .passages import StoredNumber, sentences_of
 
 log = logging.getLogger(__name__)
-
-# Bump when the schema or the stored data changes shape; the code's own hash (below) also
-# forces a rebuild whenever index/ changes.
-FORMAT = 2
-_CODE = Path(__file__).resolve().parent
-
 
 def make_schema() -> Schema:
     stemmed, plain = stem_analyzer(), plain_analyzer()
@@ -59,10 +54,6 @@ def make_schema() -> Schema:
     )
 
 
-class BuildError(Exception):
-    """The index could not be built; the previous one (if any) is still in place."""
-
-
 @dataclass(frozen=True)
 class BuildInfo:
     path: Path
@@ -72,46 +63,6 @@ class BuildInfo:
     seconds: float
     rebuilt: bool
     skipped: tuple[Skipped, ...] = ()
-
-
-# --- freshness ------------------------------------------------------------------------------
-
-
-def content_hash(paths: Paths) -> str:
-    """What the index was built from: seed files, metadata files and this package's code."""
-    h = hashlib.sha256(f"format {FORMAT}\n".encode())
-    groups = [("seeds", paths.seeds_dir, document_files(paths.seeds_dir)),
-              ("data", paths.data_dir, data_files(paths.data_dir)),
-              ("code", _CODE, sorted(_CODE.rglob("*.py")))]
-    for tag, root, files in groups:
-        for f in files:
-            h.update(f"{tag}/{f.relative_to(root)}\n".encode())
-            h.update(hashlib.sha256(f.read_bytes()).digest())
-    return h.hexdigest()
-
-
-def current_path(index_dir: Path) -> Path | None:
-    """The complete index readers should open, or None."""
-    link = index_dir / "current"
-    try:
-        target = link.resolve(strict=True)
-    except (FileNotFoundError, RuntimeError, OSError):
-        return None
-    return target if (target / "manifest.json").is_file() else None
-
-
-def read_manifest(path: Path) -> dict:
-    try:
-        return json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
-def is_fresh(paths: Paths, digest: str | None = None) -> bool:
-    path = current_path(paths.index_dir)
-    if path is None:
-        return False
-    return read_manifest(path).get("content_hash") == (digest or content_hash(paths))
 
 
 # --- building -------------------------------------------------------------------------------
@@ -208,6 +159,7 @@ def build_index(paths: Paths, *, force: bool = True, strict: bool = False) -> Bu
     BuildError instead (for a docs repository's CI), and the previous index stays.
     """
     with _build_lock(paths.index_dir):
+        seen = fingerprint(paths)   # before the hash: a file changed meanwhile shows as stale
         digest = content_hash(paths)
         previous = current_path(paths.index_dir)
         if not force and previous and read_manifest(previous).get("content_hash") == digest:
@@ -242,7 +194,7 @@ def build_index(paths: Paths, *, force: bool = True, strict: bool = False) -> Bu
             ix.close()
             (target / "lexicon.json").write_text(
                 json.dumps(_lexicon(catalog, certs), ensure_ascii=False, indent=1), encoding="utf-8")
-            manifest = {"content_hash": digest, "format": FORMAT, "sections": len(sections),
+            manifest = {"content_hash": digest, "fingerprint": seen, "format": FORMAT, "sections": len(sections),
                         "documents": len(documents) - len(skipped),
                         "skipped": [{"source": s.source, "reason": s.reason} for s in skipped],
                         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
@@ -257,42 +209,3 @@ def build_index(paths: Paths, *, force: bool = True, strict: bool = False) -> Bu
         log.info("built index of %d sections from %d documents in %.2fs", len(sections), len(documents), seconds)
         return BuildInfo(target, digest, len(sections), len(documents) - len(skipped), seconds, True,
                          tuple(skipped))
-
-
-def unreadable(path: Path) -> str | None:
-    """Why the index at `path` cannot be opened and read (gone or damaged), or None if it can.
-
-    Quiet, unlike `usable`: a server asks this of every failing question and logs only once.
-    """
-    try:
-        ix = windex.open_dir(str(path))
-        try:
-            with ix.searcher() as searcher:
-                searcher.doc_count()
-                next(iter(searcher.all_stored_fields()), None)
-        finally:
-            ix.close()
-        json.loads((path / "lexicon.json").read_text(encoding="utf-8"))
-    except Exception as exc:   # any failure to read it means it cannot serve
-        return f"{type(exc).__name__}: {exc}"
-    return None
-
-
-def usable(path: Path) -> bool:
-    """Whether a complete-looking index can actually be opened and read (not damaged)."""
-    reason = unreadable(path)
-    if reason is not None:
-        log.warning("index at %s is damaged (%s)", path, reason)
-    return reason is None
-
-
-def ensure_index(paths: Paths) -> Path:
-    """The current index, built first when it is missing, damaged, or older than seeds/ or data/."""
-    digest = content_hash(paths)
-    if is_fresh(paths, digest):
-        path = current_path(paths.index_dir)
-        if path is not None and usable(path):
-            return path
-        log.warning("rebuilding the damaged index from %s", paths.seeds_dir)
-        return build_index(paths, force=True).path
-    return build_index(paths, force=False).path

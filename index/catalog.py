@@ -17,18 +17,11 @@ from typing import Any
 
 import yaml
 
+from .asks import AskKind
+from .errors import DataError
+from .store import DATA_FILES, data_files  # noqa: F401 (data_files: where callers look)
+
 VISIBILITIES = ("public", "internal")
-
-
-class DataError(Exception):
-    """Invalid curated data or an unreadable document; the message names file and line."""
-
-    def __init__(self, path: Path | str, line: int | None, message: str):
-        self.path = str(path)
-        self.line = line
-        self.message = message
-        where = f"{self.path}:{line}" if line else self.path
-        super().__init__(f"{where}: {message}")
 
 
 # --- YAML with line numbers --------------------------------------------------------------
@@ -206,21 +199,6 @@ class DocumentMeta:
 
 
 @dataclass(frozen=True)
-class AskKind:
-    """A kind of fact a question can ask for (a count, the auditor, a date …); see vocabulary.yaml."""
-
-    name: str
-    cues: tuple[str, ...] = ()
-    cjk_cues: tuple[str, ...] = ()
-    evidence: tuple[re.Pattern[str], ...] = ()
-    label: str | None = None
-    about_us: bool = False
-    question_patterns: tuple[re.Pattern[str], ...] = ()
-    hints: tuple[re.Pattern[str], ...] = ()
-    absorbs: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
 class Vocabulary:
     stopwords: frozenset[str] = frozenset()
     number_words: frozenset[str] = frozenset()
@@ -378,7 +356,7 @@ def _load_vocabulary(path: Path, doc: Any) -> Vocabulary:
     )
 
 
-_FILES: dict[str, Callable[[Path, Any], Any]] = {
+_LOADERS: dict[str, Callable[[Path, Any], Any]] = {
     "certifications.yaml": _load_certifications,
     "products.yaml": _load_products,
     "documents.yaml": _load_documents,
@@ -386,18 +364,13 @@ _FILES: dict[str, Callable[[Path, Any], Any]] = {
 }
 
 
-def data_files(data_dir: Path) -> list[Path]:
-    """The files that shape the index (evaluation questions do not)."""
-    return [data_dir / name for name in _FILES if (data_dir / name).is_file()]
-
-
 def load_catalog(data_dir: Path) -> Catalog:
     """Load and validate every metadata file; a missing file means "nothing curated"."""
     if not data_dir.is_dir():
         raise DataError(data_dir, None, "data directory not found (set CERTDESK_DATA_DIR)")
     loaded: dict[str, Any] = {}
-    for name, loader in _FILES.items():
-        path = data_dir / name
+    for name in DATA_FILES:
+        loader, path = _LOADERS[name], data_dir / name
         if not path.is_file():
             continue
         doc = read_yaml_file(path)

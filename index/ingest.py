@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from .analysis import plain_tokens
-from .catalog import VISIBILITIES, Catalog, DataError, DocumentMeta
+from .catalog import VISIBILITIES, Catalog, DocumentMeta
 from .dates import parse_date
 from .passages import split_sentences
+from .store import document_files
 from .readers import ROW_SEPARATOR, Block, Document, ReadError, read
 
 log = logging.getLogger(__name__)
@@ -435,14 +436,6 @@ def extract_numbers(blocks: list[Block], title: str, generic_labels: frozenset[s
 
 
 # --- the whole corpus -----------------------------------------------------------------------
-
-
-def document_files(seeds_dir: Path) -> list[Path]:
-    """Every visible file under the seeds directory (subfolders included), sorted."""
-    if not seeds_dir.is_dir():
-        raise DataError(seeds_dir, None, "seeds directory not found (set CERTDESK_SEEDS_DIR)")
-    return [path for path in sorted(seeds_dir.rglob("*"))
-            if path.is_file() and not any(part.startswith(".") for part in path.relative_to(seeds_dir).parts)]
 
 
 def source_name(path: Path, seeds_dir: Path) -> str:

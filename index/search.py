@@ -28,9 +28,9 @@ from whoosh import index as windex
 from whoosh.query import Or, Term
 
 from .answer import Answer, CertificateNumber, Result
-from .build import BuildError, current_path, ensure_index, read_manifest, unreadable, usable
-from .catalog import DataError
 from .config import Paths
+from .errors import BuildError, DataError
+from .store import current_path, ensure_index, read_manifest, unreadable, usable
 from .analysis import CJK_RE, identifiers, stem
 from .asks import COUNT, HOLDS, NUMBER, hint
 from .passages import choose_passage, order_numbers, states_in

@@ -11,8 +11,10 @@ import time
 import pytest
 
 from index import build as build_module
-from index.build import BuildError, build_index, content_hash, current_path, ensure_index, is_fresh
-from index.catalog import DataError
+from index import store
+from index.build import build_index
+from index.errors import BuildError, DataError
+from index.store import content_hash, current_path, ensure_index, is_fresh
 from index.search import Engine
 
 NEW_DOCUMENT = """---
@@ -62,6 +64,21 @@ def test_freshness_is_by_content_not_timestamps(corpus):
     os.utime(seed, (stat.st_atime, stat.st_mtime))                # changed, same mtime
     assert not is_fresh(corpus)
     assert ensure_index(corpus) != path
+
+
+def test_unchanged_inputs_are_recognised_without_reading_them(corpus, monkeypatch):
+    path = ensure_index(corpus)
+    seed = next(corpus.seeds_dir.glob("001_*"))
+    stat = seed.stat()
+    os.utime(seed, (stat.st_atime + 100, stat.st_mtime + 100))   # touched: one content hash
+    hashed = []
+    real_hash = store.content_hash
+    monkeypatch.setattr(store, "content_hash", lambda paths: hashed.append(1) or real_hash(paths))
+    assert ensure_index(corpus) == path and len(hashed) == 1
+    # The touch was noted beside the build: from now on sizes and times suffice.
+    assert ensure_index(corpus) == path and is_fresh(corpus) and len(hashed) == 1
+    seed.write_text(seed.read_text(encoding="utf-8") + "\nMore.\n", encoding="utf-8")
+    assert not is_fresh(corpus) and len(hashed) == 2
 
 
 def test_data_change_makes_index_stale(corpus):

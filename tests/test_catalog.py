@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from index.catalog import DataError, load_catalog
+from index.catalog import load_catalog
+from index.errors import DataError
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -146,6 +146,22 @@ def test_console_script_runs_as_a_module(env_paths):
     assert json.loads(proc.stdout)["results"][0]["certification"] == "HIPAA"
 
 
+def test_ask_on_a_fresh_index_does_not_load_the_build_path(env_paths):
+    """A cold `certdesk ask` pays for the search, not for importing readers, ftfy or YAML."""
+    env = {**os.environ, "CERTDESK_INDEX_DIR": str(env_paths.index_dir)}
+    script = ("import sys, io\nfrom bot.cli import main\nout = io.StringIO()\n"
+              "assert main(['ask', '--json', 'TRUCS number for object storage'], out=out) == 0\n"
+              "print(out.getvalue().strip())\nprint(' '.join(sorted(sys.modules)))\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
+                          timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    answer, modules = proc.stdout.splitlines()
+    assert "02016" in answer
+    loaded = set(modules.split())
+    assert "index.search" in loaded
+    assert not loaded & {"index.build", "index.ingest", "index.catalog", "index.readers", "ftfy", "yaml"}
+
+
 def test_an_unexpected_error_is_one_line_not_a_traceback(env_paths, monkeypatch, capsys):
     from index.search import Engine
 

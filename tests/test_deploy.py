@@ -35,7 +35,7 @@ from slack_fixtures import BOT_TOKEN, SECRET, SECRETS, own_user
 from slackstub import USER_ID, FakeSlack, post_signed, slash_command_body
 from slackstub.fixtures import PROXY_VARIABLES, fake_slack  # noqa: F401  (fixture)
 
-from index.build import content_hash, current_path, read_manifest
+from index.store import content_hash, current_path, read_manifest
 from index.config import Paths
 from index.search import Engine
 

@@ -15,7 +15,7 @@ import pytest
 
 from bot.cli import main
 from index.answer import Answer, CertificateNumber, Result
-from index.catalog import DataError
+from index.errors import DataError
 from index.evaluation import Report, SourceTexts, load_questions, score
 
 ROOT = Path(__file__).resolve().parent.parent

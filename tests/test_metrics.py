@@ -85,7 +85,7 @@ def test_metrics_are_off_unless_enabled(serve_app, fake_slack: FakeSlack) -> Non
 
 
 def test_index_age_comes_from_the_current_builds_manifest(slack_paths, tmp_path: Path) -> None:
-    from index.build import current_path, read_manifest
+    from index.store import current_path, read_manifest
     from datetime import datetime
 
     built = datetime.strptime(read_manifest(current_path(slack_paths.index_dir))["built_at"],

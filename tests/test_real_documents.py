@@ -21,7 +21,8 @@ import pytest
 
 from bot.cli import main
 from conftest import point_env_at
-from index.build import build_index, current_path, read_manifest
+from index.build import build_index
+from index.store import current_path, read_manifest
 from index.config import Paths
 from index.evaluation import SourceTexts, check_answer
 from index.ingest import load_sections
