@@ -46,28 +46,32 @@ def hint(kind: str) -> str:
     return kind + "~"
 
 
-def _phrase_re(names: Iterable[str]) -> re.Pattern[str] | None:
+def _phrase_re(names: Iterable[str], *, case: bool = False) -> re.Pattern[str] | None:
     names = [n for n in names if n.strip()]
     if not names:
         return None
     alternatives = sorted((re.escape(n) for n in names), key=len, reverse=True)
-    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.IGNORECASE)
+    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", 0 if case else re.IGNORECASE)
 
 
 class SentenceMarker:
     """Marks sentences with the kinds of fact they state (at build time)."""
 
-    def __init__(self, asks: tuple[AskKind, ...], company_names: tuple[str, ...]):
+    def __init__(self, asks: tuple[AskKind, ...], company_names: tuple[str, ...],
+                 proper_names: tuple[str, ...] = ()):
+        """`company_names`: curated, any case; `proper_names`: read from the documents, only
+        as written ("Teams" the product, not "teams" of people)."""
         self.asks = asks
         self.company = _phrase_re(company_names)
-        self._company_tokens = {t for n in company_names for t in plain_tokens(n)}
+        self.proper = _phrase_re(proper_names, case=True)
+        self._company_tokens = {t for n in (*company_names, *proper_names) for t in plain_tokens(n)}
 
     def kinds(self, text: str, own_names: Iterable[str] = ()) -> frozenset[str]:
         """The kinds of fact `text` states. `own_names`: the certification's own names, which
         are never the organisation a "who" question asks for ("certified by TISAX")."""
         own = {" ".join(plain_tokens(n)) for n in own_names}
         found: set[str] = set()
-        if self.company and self.company.search(text):
+        if any(rx and rx.search(text) for rx in (self.company, self.proper)):
             found.add(COMPANY)
         for ask in self.asks:
             if any(self._matches(rx, text, own) for rx in ask.evidence):

@@ -32,8 +32,8 @@ from .config import Paths
 from .errors import BuildError
 from .ingest import Section, Skipped, load_sections
 from .store import FORMAT, content_hash, current_path, document_files, fingerprint, read_manifest
-from .naming import certification_of
-from .asks import SentenceMarker, raw_asks
+from .naming import certification_of, company_names
+from .asks import HOLDS, SentenceMarker, raw_asks
 from .passages import StoredNumber, sentences_of
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,15 @@ def _document(n: int, section: Section, cert: Certification, catalog: Catalog, m
             "visibility": section.visibility,
         },
     )
+
+
+def _company(sections: list[Section], certs: list[Certification], catalog: Catalog) -> tuple[str, ...]:
+    """The names the documents show holding certifications: the company and its products."""
+    holds = next((a.evidence for a in catalog.vocabulary.asks if a.name == HOLDS), ())
+    inferred = company_names(sections, certs, holds)
+    if inferred:
+        log.info("company and products named in the documents: %s", ", ".join(inferred))
+    return tuple(inferred)
 
 
 def _lexicon(catalog: Catalog, certs: dict[str, Certification]) -> dict:
@@ -179,13 +188,15 @@ def build_index(paths: Paths, *, force: bool = True, strict: bool = False) -> Bu
         target.mkdir(parents=True)
         try:
             certs: dict[str, Certification] = {}
-            marker = SentenceMarker(catalog.vocabulary.asks, catalog.vocabulary.company_names)
+            of_section = [certification_of(section, catalog) for section in sections]
+            for cert in of_section:
+                certs.setdefault(cert.key, cert)
+            marker = SentenceMarker(catalog.vocabulary.asks, catalog.vocabulary.company_names,
+                                    _company(sections, list(certs.values()), catalog))
             ix = windex.create_in(str(target), make_schema())
             writer = ix.writer(limitmb=128)
             try:
-                for n, section in enumerate(sections):
-                    cert = certification_of(section, catalog)
-                    certs.setdefault(cert.key, cert)
+                for n, (section, cert) in enumerate(zip(sections, of_section)):
                     writer.add_document(**_document(n, section, cert, catalog, marker))
                 writer.commit()
             except BaseException:

@@ -146,7 +146,9 @@ def check_answer(answer: Answer, sources: SourceTexts) -> tuple[int, int]:
     bad_passages = bad_numbers = 0
     for r in answer.results:
         texts = [sources[s] for s in (r.sources or (r.source,))]
-        for piece in r.passage.split(" … "):
+        # " … " marks left-out text, " · " the next table cell or list item: every piece
+        # between them must be the source's own words.
+        for piece in re.split(r" … | · ", r.passage):
             if not any(_fold(piece) in t for t in texts):
                 bad_passages += 1
         for n in r.certificate_numbers:

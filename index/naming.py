@@ -11,10 +11,12 @@ else count: a bare "ISO" or a provider's "AWS" in a title is not a name.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from .analysis import plain_tokens
 from .catalog import Catalog, Certification, slug
 from .ingest import Section
+from .passages import split_sentences
 
 # Words a title adds to a certification's name without changing what it names.
 GENERIC_TITLE_WORDS = frozenset({"certification", "certificate", "certified", "seal", "mark", "attestation",
@@ -136,3 +138,97 @@ def certification_of(section: Section, catalog: Catalog) -> Certification:
     for title in dict.fromkeys(t for t in (name, section.doc_title or section.family) if t):
         names += [title, *title_names(title, stopwords), *defined_names(_first_text(section), title, generic)]
     return Certification(key=slug(name), name=name, titles=(name,), names=tuple(dict.fromkeys(names)))
+
+
+# --- the company --------------------------------------------------------------------------
+
+# A name counts as the company's when, in at least this share of the documents (and two),
+# it is written before a "holds" verb ("Microsoft cloud services received MTCS certification"),
+# and it is so written at least this share as often as the most frequent such name (a month or
+# a product in one list of holders is not the company).
+COMPANY_DOCUMENT_SHARE = 0.25
+COMPANY_SUBJECT_SHARE = 0.25
+# ... and it is a proper name: capitalised in nearly every occurrence after a sentence's first
+# word ("Cloud" in "Tencent Cloud" is also "cloud services": not a name).
+COMPANY_CAPITALISED_SHARE = 0.95
+_WORD_RE = re.compile(r"\b\w+\b")
+_NAME_RE = re.compile(r"\b[A-Z][A-Za-z0-9]*[a-z][A-Za-z0-9]*\b|\b[A-Z]{2,}\b")
+
+
+def company_names(sections: list[Section], certifications: list[Certification],
+                  holds: tuple[re.Pattern[str], ...]) -> list[str]:
+    """The names the documents themselves use for the company that holds the certifications.
+
+    data/vocabulary.yaml's `company_names` serves a curated corpus; a compliance team's own
+    pages name their company (Microsoft, AWS …) without anyone listing it, and without a
+    company name no sentence reads as "we were granted Level 3". A certification's own names
+    never count: "FIPS 140-2 validated" is not a company.
+    """
+    own = {t for cert in certifications for name in (cert.name, *cert.titles, *cert.names)
+           for t in plain_tokens(name)}
+    documents = {source for s in sections for source in (s.sources or [s.source])}
+    capitalised: dict[str, int] = {}
+    lower: dict[str, int] = {}
+    subject_of: dict[str, set[str]] = {}
+    subject_count: dict[str, int] = {}
+    for section in sections:
+        where = set(section.sources or [section.source])
+        for block in section.blocks:
+            if block.kind == "heading":
+                continue
+            for sentence in split_sentences(block.text):
+                for i, m in enumerate(_WORD_RE.finditer(sentence)):
+                    word = m.group()
+                    if i and word[0].isupper():
+                        capitalised[word] = capitalised.get(word, 0) + 1
+                    elif i:
+                        lower[word.capitalize()] = lower.get(word.capitalize(), 0) + 1
+                verb = min((m.start() for rx in holds if (m := rx.search(sentence))), default=None)
+                if verb is None:
+                    continue
+                # The first word counts too ("Contoso Vault has obtained ..."): whether it is
+                # a name is told by how it is written elsewhere (`proper`).
+                for m in _NAME_RE.finditer(sentence, 0, verb):
+                    subject_of.setdefault(m.group(), set()).update(where)
+                    subject_count[m.group()] = subject_count.get(m.group(), 0) + 1
+    def proper(word: str) -> bool:
+        cap = capitalised.get(word, 0)
+        return cap > 0 and cap >= COMPANY_CAPITALISED_SHARE * (cap + lower.get(word, 0)) and word.lower() not in own
+
+    needed = max(2, COMPANY_DOCUMENT_SHARE * len(documents))
+    names = [word for word, docs in subject_of.items() if len(docs) >= needed and proper(word)]
+    most = max((subject_count[w] for w in names), default=0)
+    company = {w for w in names if subject_count[w] >= COMPANY_SUBJECT_SHARE * most}
+    return sorted(company | _products_of(company, sections, proper))
+
+
+PRODUCT_MENTIONS = 2   # "Microsoft Azure" twice: Azure is the company's product
+PHRASE_SHARE = 0.8     # "Office" is nearly always "Office 365" after "Microsoft": the product is "Office 365"
+
+
+def _products_of(company: set[str], sections: list[Section], proper: Callable[[str], bool]) -> set[str]:
+    """Proper names written right after the company's name ("Microsoft Azure", "Microsoft
+    Office 365"): the company's products, which sentences name instead of the company
+    ("Azure, OneDrive for Business and SharePoint Online are certified ... Level 1"). A word
+    that is nearly always followed by the same word or number is named with it: "Office 365",
+    not every "Federal Office"."""
+    if not company:
+        return set()
+    after = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(company)))
+                       + r")\s+([A-Z][A-Za-z0-9]+)(?:\s+([A-Z][A-Za-z0-9]+|\d+)\b)?")
+    words: dict[str, int] = {}
+    phrases: dict[tuple[str, str], int] = {}
+    for section in sections:
+        for block in section.blocks:
+            for m in after.finditer(block.text):
+                words[m.group(1)] = words.get(m.group(1), 0) + 1
+                if m.group(2):
+                    phrases[(m.group(1), m.group(2))] = phrases.get((m.group(1), m.group(2)), 0) + 1
+    found = set()
+    for word, n in words.items():
+        if n < PRODUCT_MENTIONS or word in company or not proper(word):
+            continue
+        (first, second), most = max(((k, v) for k, v in phrases.items() if k[0] == word),
+                                    key=lambda kv: kv[1], default=((word, ""), 0))
+        found.add(f"{first} {second}" if most >= PHRASE_SHARE * n else word)
+    return found

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .analysis import plain_tokens, stem
 from .asks import COMPANY, HOLDS, NUMBER, hint
@@ -43,6 +43,7 @@ class Sentence:
     has_date: bool
     kinds: frozenset[str] = frozenset()   # kinds of fact it states (index/asks.py)
     header: int = -1                       # a table row: the index of its table's header row
+    items: int = 0                         # ends in ":" and the next `items` sentences are its list
 
 
 def split_sentences(text: str) -> list[str]:
@@ -85,7 +86,34 @@ def sentences_of(blocks: Iterable[tuple[str, str]],
         for part in parts:
             out.append(Sentence(part, i, kind, frozenset(stem(t) for t in plain_tokens(part)),
                                 bool(DATE_RE.search(part)), mark(part), header if kind == "row" else -1))
-    return out
+    return [_with_list(out, n, mark) for n in range(len(out))]
+
+
+# "... provisioned in the following regions:" says nothing without the list after it.
+MAX_LIST_ITEMS = 12
+MAX_ITEM_LENGTH = 160
+LIST_SEPARATOR = " · "   # the readers' ROW_SEPARATOR: one mark for "next item" everywhere
+
+
+def _with_list(sentences: list[Sentence], n: int, mark: Callable[[str], frozenset[str]]) -> Sentence:
+    """A sentence that introduces a list ends in ":" and is followed by short one-sentence
+    paragraphs (the list items): it states what it says together with its items, and is
+    quoted with them."""
+    intro = sentences[n]
+    if intro.kind != "text" or not intro.text.endswith(":"):
+        return intro
+    items: list[Sentence] = []
+    for s in sentences[n + 1:n + 1 + MAX_LIST_ITEMS]:
+        alone = sum(1 for t in sentences if t.block == s.block) == 1
+        if s.kind != "text" or s.block == intro.block or not alone or len(s.text) > MAX_ITEM_LENGTH:
+            break
+        items.append(s)
+    if not items:
+        return intro
+    whole = " ".join([intro.text, *(s.text for s in items)])
+    return replace(intro, terms=intro.terms.union(*(s.terms for s in items)),
+                   has_date=intro.has_date or any(s.has_date for s in items),
+                   kinds=mark(whole), items=len(items))
 
 
 def states(sentence: Sentence, kind: str, about_us: frozenset[str], history: bool,
@@ -205,10 +233,15 @@ def choose_passage(sentences: list[Sentence], weights: Mapping[str, float], *,
     for i in list(chosen):
         if sentences[i].header >= 0 and sentences[i].header not in chosen and len(chosen) < 4:
             chosen.append(sentences[i].header)
-    ordered = sorted(chosen)
+    listed = {j for i in chosen for j in range(i + 1, i + 1 + sentences[i].items)}
+    ordered = sorted(set(chosen) | listed)
     text = sentences[ordered[0]].text
     for prev, cur in zip(ordered, ordered[1:]):
         adjacent = cur == prev + 1 and sentences[cur].block == sentences[prev].block
+        if cur in listed and cur == prev + 1:
+            # A list's items follow its introduction, separated as a table row's cells are.
+            text += (LIST_SEPARATOR if prev in listed else " ") + sentences[cur].text
+            continue
         text += (" " if adjacent else " … ") + sentences[cur].text
     # Line breaks of the source (a PDF's lines) are layout, not words: fold them.
     return " ".join(text.split())

@@ -170,6 +170,7 @@ class Concept:
     corrected: frozenset[str] = frozenset()      # from spelling correction (partial credit)
     emphatic: bool = False                       # typed as an acronym (FedRAMP, ISMAP)
     product: str | None = None
+    cue: bool = False                            # says what kind of fact is asked ("audited", "level")
 
 
 @dataclass
@@ -311,7 +312,7 @@ def plan_question(question: str, lexicon: Lexicon, known: Callable[[str], bool],
             continue
         seen.add(term)
         concept = Concept(surface, frozenset({term}), lexicon.synonyms.get(term, frozenset()) - {term},
-                          emphatic=_emphatic(surface))
+                          emphatic=_emphatic(surface), cue=i in cue_positions)
         if not known(word) and not word.isdigit() and not CJK_RE.match(word):
             fixed = correct(word)
             if fixed:

@@ -263,10 +263,12 @@ class Engine:
         typed = plan.ids | {t for c in plan.concepts for t in c.stems}
         hits: list[_Hit] = []
         for hit in found:
-            seen = self._what_matches(hit, plan, weights, total, typed)
+            stated = self._stated_share(hit["data"]["sentences"], plan, asked_kinds)
+            seen = self._what_matches(hit, plan, weights, total, typed, stated)
             if self._may_answer(seen, plan, required):
-                hits.append(_Hit(hit.fields(), self._rank(hit, seen, plan, term_weights, asked_kinds)))
+                hits.append(_Hit(hit.fields(), self._rank(hit, seen, plan, term_weights, stated)))
         hits.sort(key=lambda h: h.score, reverse=True)
+        _newer_first(hits)
         if not hits:
             return Answer(question=original, answered=False, corrections=tuple(plan.corrections))
         top = hits[0].score
@@ -277,15 +279,20 @@ class Engine:
                       corrections=tuple(plan.corrections), not_stated=self._not_stated(plan, sections))
 
     def _what_matches(self, hit, plan: Plan, weights: dict[int, float], total: float,
-                      typed: set[str]) -> "_Seen":
-        """What of the question one candidate section holds."""
+                      typed: set[str], stated: float | None) -> "_Seen":
+        """What of the question one candidate section holds.
+
+        A word that says which kind of fact is asked ("audited", "level") is found where the
+        section states that kind of fact, and never in what a section is about: "Audit
+        reports" as a heading does not answer "who audited us"."""
         pairs = [(f, t.decode() if isinstance(t, bytes) else t) for f, t in hit.matched_terms()]
         section_ids = set(hit["data"]["ids"])
         # "IL5" typed, "Impact Level 5" written: the identifier matches though no word does.
         matched = {t for _, t in pairs} | {stem(i) for i in plan.ids & section_ids}
         topical = {t for f, t in pairs if f in TOPICAL_FIELDS}
-        covered = sum(weights[id(c)] * self._credit(c, matched) for c in plan.concepts)
-        on_topic = sum(weights[id(c)] * self._credit(c, topical) for c in plan.concepts)
+        covered = sum(weights[id(c)] * (max(self._credit(c, matched), stated or 0.0) if c.cue
+                                        else self._credit(c, matched)) for c in plan.concepts)
+        on_topic = sum(weights[id(c)] * self._credit(c, topical) for c in plan.concepts if not c.cue)
         # A document asked for by name ("Business Associate Agreement") that the section states.
         doc_stated = any(d.stated_in(matched, section_ids) for d in plan.documents)
         return _Seen(
@@ -315,8 +322,18 @@ class Engine:
         return seen.doc_stated or (seen.coverage >= COVERAGE_NEEDED and self._evidence(
             plan.concepts, seen.matched, seen.topical, seen.ids_found))
 
+    def _stated_share(self, sentences: list, plan: Plan, asked_kinds: list[str]) -> float | None:
+        """How much of the kinds of fact asked the section states (a hint counts half);
+        None when no kind is asked."""
+        if not asked_kinds:
+            return None
+        about_us = self.lexicon.cues.about_us
+        return sum(1.0 if states_in(sentences, k, about_us, plan.history)
+                   else 0.5 if any(hint(k) in s.kinds for s in sentences) else 0.0
+                   for k in asked_kinds) / len(asked_kinds)
+
     def _rank(self, hit, seen: "_Seen", plan: Plan, term_weights: dict[str, float],
-              asked_kinds: list[str]) -> float:
+              stated: float | None) -> float:
         """BM25 weighed by how much of the question the section covers and is about."""
         data = hit["data"]
         # A certification made for what is asked (its names, title, topics) ranks first.
@@ -328,12 +345,8 @@ class Engine:
             _, specific = order_numbers(data["numbers"], term_weights, plan.product_terms)
             # Asked for a number: the part stating the matching one, or any, before the rest.
             score *= NUMBER_MATCH_FACTOR if specific or (plan.number_intent and data["numbers"]) else 1.0
-        if asked_kinds:
-            sentences = data["sentences"]
-            stated = sum(1.0 if states_in(sentences, k, self.lexicon.cues.about_us, plan.history)
-                         else 0.5 if any(hint(k) in s.kinds for s in sentences) else 0.0
-                         for k in asked_kinds)
-            score *= 1 + FACT_FACTOR * stated / len(asked_kinds)
+        if stated is not None:
+            score *= 1 + FACT_FACTOR * stated
         return score
 
     def _sections_of(self, cert_key: str, audience: str) -> list[dict]:
@@ -423,6 +436,23 @@ class Engine:
             visibility=data["visibility"],
         )
 
+
+
+# Two sections of one certification scoring within this share of each other say the same;
+# the newer one (by its "last updated" date; undated counts as oldest) is quoted first.
+SAME_SCORE_SHARE = 0.95
+
+
+def _newer_first(hits: list[_Hit]) -> None:
+    """A superseded page (the 2018 certificate beside this year's) must not win on a word."""
+    def date(h: _Hit) -> str:
+        return h.fields["data"]["last_updated"] or ""
+
+    for i in range(len(hits) - 1):
+        a, b = hits[i], hits[i + 1]
+        if (a.fields["cert"] == b.fields["cert"] and b.score >= SAME_SCORE_SHARE * a.score
+                and date(b) > date(a)):
+            hits[i], hits[i + 1] = b, a
 
 
 class IndexRebuilding(Exception):

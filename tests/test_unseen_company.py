@@ -1,0 +1,141 @@
+"""A compliance team's own pages, for a company data/ has never heard of.
+
+The curated vocabulary names Tencent; these pages are Contoso's. What the engine must still do:
+read who the company is (and its products) from the pages, quote the sentence naming the
+auditor rather than an "Audit reports" list, quote a list with the sentence that introduces
+it, and quote this year's page before last year's.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from index.build import build_index
+from index.catalog import load_catalog
+from index.config import Paths
+from index.ingest import load_sections
+from index.naming import certification_of, company_names
+from index.search import Engine
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PAGES = {
+    "contoso-atlas.md": """---
+title: Atlas Cloud Assurance (ACA)
+---
+
+# Atlas Cloud Assurance (ACA)
+
+## ACA overview
+
+The Atlas Cloud Assurance scheme has three levels. Providers are certified at Level 1, 2 or 3
+depending on the controls they implement. Audits are performed by accredited bodies.
+
+## Contoso and ACA
+
+Contoso Vault and Contoso Relay were granted ACA at Level 2. Northwind Assurance, an independent
+auditor, performed the assessment of Contoso Vault.
+
+The ACA certificate applies to Contoso Vault provisioned in the following regions:
+
+- Lisbon North
+- Oslo East
+
+## Audits, reports, and certificates
+
+- Contoso Vault ACA audit report
+- Contoso Relay ACA audit report
+""",
+    "contoso-kestrel.md": """---
+title: Kestrel Data Seal
+---
+
+# Kestrel Data Seal
+
+## Contoso and the Kestrel Data Seal
+
+Contoso Vault has obtained the Kestrel Data Seal. Contoso Relay is in scope as well.
+""",
+    "contoso-heron.md": """---
+title: Heron Privacy Mark
+---
+
+# Heron Privacy Mark
+
+## Contoso and Heron
+
+Contoso Relay achieved the Heron Privacy Mark, and Contoso Vault maintains it too.
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def contoso(tmp_path_factory) -> Paths:
+    root = tmp_path_factory.mktemp("contoso")
+    seeds = root / "seeds"
+    seeds.mkdir()
+    for name, text in PAGES.items():
+        (seeds / name).write_text(text, encoding="utf-8")
+    data = root / "data"
+    shutil.copytree(ROOT / "data", data, ignore=shutil.ignore_patterns("eval"))
+    paths = Paths(seeds_dir=seeds, data_dir=data, index_dir=root / "index")
+    build_index(paths)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def engine(contoso: Paths) -> Engine:
+    eng = Engine.open(contoso)
+    yield eng
+    eng.close()
+
+
+def test_the_company_and_its_products_are_read_from_the_pages(contoso: Paths):
+    catalog = load_catalog(contoso.data_dir)
+    sections, _ = load_sections(contoso.seeds_dir, catalog)
+    certs = list({c.key: c for c in (certification_of(s, catalog) for s in sections)}.values())
+    holds = next(a.evidence for a in catalog.vocabulary.asks if a.name == "holds")
+    names = company_names(sections, certs, holds)
+    assert "Contoso" in names and "Vault" in names and "Relay" in names
+    # A certification's own names and the auditor are not the company.
+    assert not {"ACA", "Atlas", "Kestrel", "Heron", "Northwind"} & set(names)
+
+
+def test_our_level_is_quoted_not_the_schemes_levels(engine: Engine):
+    answer = engine.ask("aca level?")
+    assert "granted ACA at Level 2" in answer.results[0].passage
+    assert "level" not in answer.not_stated
+
+
+def test_the_auditor_sentence_beats_a_heading_with_the_word_audit(engine: Engine):
+    answer = engine.ask("ACA who audited us")
+    assert "Northwind Assurance, an independent auditor" in answer.results[0].passage
+    assert answer.not_stated == ()
+
+
+def test_a_list_is_quoted_with_the_sentence_introducing_it(engine: Engine):
+    answer = engine.ask("aca - which regions?")
+    passage = answer.results[0].passage
+    assert "in the following regions: Lisbon North · Oslo East" in passage
+    assert "regions" not in answer.not_stated
+
+
+def test_this_years_page_is_quoted_before_last_years(tmp_path: Path):
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    page = ("---\ntitle: Kestrel Data Seal\nlast_updated: {date}\n---\n\n# Kestrel Data Seal\n\n"
+            "Contoso Vault is certified under the Kestrel Data Seal (Certificate #{number}).\n")
+    (seeds / "kestrel-2019.md").write_text(page.format(date="2019-03-01", number="1111"), encoding="utf-8")
+    (seeds / "kestrel-2026.md").write_text(page.format(date="2026-03-01", number="2222"), encoding="utf-8")
+    paths = Paths(seeds_dir=seeds, data_dir=ROOT / "data", index_dir=tmp_path / "index")
+    build_index(paths)
+    engine = Engine.open(paths)
+    try:
+        answer = engine.ask("kestrel certificate number?")
+    finally:
+        engine.close()
+    assert answer.results[0].certificate_numbers[0].number == "2222"
+    assert answer.results[0].last_updated == "2026-03-01"
