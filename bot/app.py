@@ -1,6 +1,6 @@
 """The Bolt app: one `create_app(settings, engine)` used by HTTP (gunicorn) and Socket Mode alike.
 
-What is decided here rather than in the handlers:
+What is decided here rather than in the listeners (bot/surfaces/) or bot/answering.py:
 
 * The Web API client retries what is safe to retry, inside slack-sdk, and says so in the log:
   429 after its Retry-After, 500/503 with a short backoff, and connection failures. A request
@@ -10,7 +10,7 @@ What is decided here rather than in the handlers:
 * Listeners run on a pool large enough that a handful of rate-limited posts (sleeping on
   Retry-After) cannot delay the 3-second ack of a slash command queued behind them.
 * Bolt's request verification and "ignore my own events" stay on.
-* The trust-and-safety parts (`handlers.Safety`) are built from Settings here: the audience
+* The trust-and-safety parts (`answering.Safety`) are built from Settings here: the audience
   policy's inputs, the per-user rate limit, the look-up caches, the question log and its
   user-id salt, and the de-dup record shared by every worker (`REDIS_URL`, else SQLite next
   to the question log). With CERTDESK_DB a PostgreSQL URL, the question log, the generated
@@ -47,13 +47,15 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
-from . import handlers
+from . import surfaces
+from .answering import AnswerService, AnswerSource, Safety
 from .dedup import SeenRecord, SeenRecordAdapter, make_deduplicator
 from .metrics import Metrics
 from .policy import ChannelInfoCache
 from .questionlog import STORED_SALT, QuestionLog
 from .ratelimit import RateLimiter
 from .settings import MIN_SALT, Settings
+from .slackcalls import user_cache
 
 log = logging.getLogger(__name__)
 
@@ -219,20 +221,20 @@ def open_question_log(settings: Settings) -> QuestionLog | None:
         return None
 
 
-def safety_from(settings: Settings) -> handlers.Safety:
-    return handlers.Safety(
+def safety_from(settings: Settings) -> Safety:
+    return Safety(
         allowed_teams=settings.allowed_teams,
         home_team=settings.home_team,
         limiter=RateLimiter(settings.rate_limit),
         channels=ChannelInfoCache(),
-        users=handlers.user_cache(),
+        users=user_cache(),
         question_log=open_question_log(settings),
         lookups=lookup_client(settings),
     )
 
 
-def create_app(settings: Settings, engine: handlers.AnswerSource, *,
-               seen: SeenRecord | None = None, safety: handlers.Safety | None = None,
+def create_app(settings: Settings, engine: AnswerSource, *,
+               seen: SeenRecord | None = None, safety: Safety | None = None,
                verify_token: bool = True, listener_executor: Executor | None = None,
                search_pool: Executor | None = None, metrics: Metrics | None = None) -> App:
     """A Bolt App answering from `engine`, with certdesk's listeners registered.
@@ -256,11 +258,12 @@ def create_app(settings: Settings, engine: handlers.AnswerSource, *,
         listener_executor=listener_executor or ThreadPoolExecutor(
             max_workers=LISTENER_THREADS, thread_name_prefix="certdesk-listener"),
     )
-    handlers.register(
-        app, engine=engine, command=settings.command,
+    service = AnswerService(
+        engine=engine, command=settings.command,
         seen=seen if seen is not None else shared_seen_record(settings),
         search_pool=search_pool or ThreadPoolExecutor(max_workers=SEARCH_THREADS,
                                                       thread_name_prefix="certdesk-search"),
         safety=safety if safety is not None else safety_from(settings),
         metrics=metrics)
+    surfaces.register(app, service)
     return app

@@ -439,7 +439,7 @@ def make_deduplicator(redis_url: str | None, shared: Path | str | None, *,
     return MemoryDeduplicator(ttl)
 
 
-# --- interim API, used by bot/app.py and bot/handlers.py ------------------------------------
+# --- interim API, used by bot/app.py and bot/answering.py -----------------------------------
 
 
 class SeenRecord(Protocol):
@@ -451,7 +451,7 @@ class SeenRecord(Protocol):
 
 
 class SeenRecordAdapter:
-    """Any `Deduplicator` as a `SeenRecord`, so the handlers can take a shared record as is:
+    """Any `Deduplicator` as a `SeenRecord`, so the answer service can take a shared record as is:
     `create_app(..., seen=SeenRecordAdapter(make_deduplicator(...)))`."""
 
     def __init__(self, dedup: Deduplicator) -> None:

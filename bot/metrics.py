@@ -3,7 +3,7 @@
 What is exposed, and nothing else (no user, team or question ever becomes a label):
 
   certdesk_questions_total{surface, outcome}     counter: one per question that reached the
-      engine (`Listeners.log_request`, the one place questions are counted). surface: slash,
+      engine (`AnswerService.log_request`, the one place questions are counted). surface: slash,
       dm, mention; outcome: answered, unanswered, error, rebuilding. Help, refusals and
       rate-limit notices are not questions and are not counted.
   certdesk_question_latency_seconds{surface}     histogram: from the question's arrival to its
@@ -63,8 +63,8 @@ INDEX_AGE = "certdesk_index_age_seconds"
 
 ANSWERED, UNANSWERED, ERROR, REBUILDING = "answered", "unanswered", "error", "rebuilding"
 OUTCOMES = (ANSWERED, UNANSWERED, ERROR, REBUILDING)
-# Answering takes milliseconds; a slash command acks by 1.5 s (handlers.ACK_BUDGET) and Slack
-# gives up at 3 s; a late answer is abandoned at 25 s (handlers.LATE_LIMIT).
+# Answering takes milliseconds; a slash command acks by 1.5 s (surfaces.slash.ACK_BUDGET) and
+# Slack gives up at 3 s; a late answer is abandoned at 25 s (surfaces.slash.LATE_LIMIT).
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 3.0, 5.0, 10.0, 25.0)
 BUILT_AT_FORMAT = "%Y-%m-%dT%H:%M:%S%z"        # index/build.py's manifest
 

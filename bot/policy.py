@@ -107,7 +107,7 @@ class ChannelInfoCache:
     conversations.info call (Tier 3: about 50 a minute).
 
     Kept short (60 s by default) because a channel can become shared at any moment; the
-    handlers also `invalidate` on `channel_shared` / `channel_unshared` events. Only answers
+    listeners also `invalidate` on `channel_shared` / `channel_unshared` events. Only answers
     Slack gave are cached: a failed look-up is retried by the next question rather than
     remembered. Bounded, oldest entries dropped first, safe to share between threads.
     """

@@ -59,8 +59,8 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.request.internals import build_context
 
+from .answering import AnswerSource
 from .app import create_app, web_client
-from .handlers import AnswerSource
 from .metrics import PATH as METRICS_PATH
 from .metrics import Metrics, multiprocess_directory
 from .settings import DEFAULT_WORKERS, Mode, Settings

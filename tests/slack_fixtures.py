@@ -37,8 +37,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import pytest
 from slackstub import CHANNEL_ID, TEAM_ID, USER_ID, FakeSlack, event_body, post_signed, slash_command_body
 
-from bot import handlers
 from bot.settings import Settings
+from bot.surfaces import slash
 from index.answer import Answer
 from index.build import build_index
 from index.config import Paths
@@ -211,7 +211,7 @@ class Served:
         outran the ack budget on a busy machine) posted later to the response_url."""
         name = f"answer-{next(_ANSWERS)}"
         reply = self.command(text, response_url=self.slack.response_url(name), **fields)
-        if reply.get("text") != handlers.LOOKING:
+        if reply.get("text") != slash.LOOKING:
             return reply
         (late,) = self.slack.wait_for("response_url", lambda c: c.path.endswith("/" + name), timeout=30)
         return late.params

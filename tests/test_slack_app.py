@@ -32,8 +32,9 @@ from slackstub.fixtures import fake_slack  # noqa: F401  (pytest fixture)
 from slack_fixtures import *  # noqa: F401,F403  (pytest fixtures)
 from slack_fixtures import BOT_TOKEN, SECRETS, Served, SlowEngine
 
-from bot import handlers
+from bot import answering
 from bot.blocks import SHARE_ACTION_ID
+from bot.surfaces import actions, slash
 from index.answer import Answer, CertificateNumber, Result
 
 QUESTION = "TRUCS certificate number for object storage"
@@ -99,12 +100,12 @@ def test_slash_command_alone_or_help_shows_help(served: Served, text: str) -> No
 
 def test_slow_search_acks_at_once_then_answers_via_response_url(
         serve_app, slack_engine, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(handlers, "ACK_BUDGET", 0.2)
+    monkeypatch.setattr(slash, "ACK_BUDGET", 0.2)
     served = serve_app(engine=SlowEngine(slack_engine, delay=0.8))
     started = time.monotonic()
     reply = served.command(QUESTION, response_url=fake_slack.response_url("late"))
     assert time.monotonic() - started < 0.7
-    assert reply == {"text": handlers.LOOKING, "response_type": "ephemeral"}
+    assert reply == {"text": slash.LOOKING, "response_type": "ephemeral"}
     (late,) = fake_slack.wait_for("response_url", lambda c: c.path.endswith("/late"), timeout=5)
     assert late.params["response_type"] == "ephemeral"
     assert late.params["replace_original"] is True
@@ -161,7 +162,7 @@ def test_a_share_that_failed_can_be_clicked_again(serve_app, slack_engine, fake_
                                           "channel_id": CHANNEL_ID, "is_ephemeral": True})
     assert served.post(click)[0] == 200
     (sorry,) = fake_slack.wait_for("response_url")
-    assert sorry.params["response_type"] == "ephemeral" and sorry.params["text"] == handlers.SORRY
+    assert sorry.params["response_type"] == "ephemeral" and sorry.params["text"] == answering.SORRY
 
     assert served.post(click)[0] == 200
     shared, _deleted = fake_slack.wait_for("response_url", count=3)[1:]
@@ -175,7 +176,7 @@ def test_share_button_with_a_malformed_value_answers_politely(served: Served, fa
     assert served.post(click)[0] == 200
     (said,) = fake_slack.wait_for("response_url")
     assert said.params["response_type"] == "ephemeral" and said.params["replace_original"] is False
-    assert said.params["text"] == handlers.BAD_BUTTON
+    assert said.params["text"] == actions.BAD_BUTTON
     no_more(fake_slack, "response_url", 1)
 
 
@@ -392,7 +393,7 @@ def test_internal_documents_never_reach_a_channel(serve_app, fake_slack: FakeSla
                                response_url=fake_slack.response_url("share"))
     assert served.post(click)[0] == 200
     (refused,) = fake_slack.wait_for("response_url")
-    assert refused.params["response_type"] == "ephemeral" and refused.params["text"] == handlers.NOT_SHAREABLE
+    assert refused.params["response_type"] == "ephemeral" and refused.params["text"] == actions.NOT_SHAREABLE
 
     assert served.event(message_event(f"<@{BOT_USER_ID}> memo number", event_type="app_mention")) == 200
     (posted,) = fake_slack.wait_for("chat.postMessage")
@@ -417,9 +418,9 @@ def test_an_index_lost_while_serving_is_rebuilt_and_answered_again(serve_app, co
         served = serve_app(engine=live, paths=corpus, rate_limit=1000)
         shutil.rmtree(corpus.index_dir)
         reply = served.command(QUESTION)
-        assert reply["response_type"] == "ephemeral" and reply["text"] == handlers.REBUILDING
+        assert reply["response_type"] == "ephemeral" and reply["text"] == answering.REBUILDING
         deadline = time.monotonic() + 60
-        while handlers.REBUILDING in json.dumps(reply := served.command(QUESTION)):
+        while answering.REBUILDING in json.dumps(reply := served.command(QUESTION)):
             assert time.monotonic() < deadline, "still rebuilding after 60 s"
             time.sleep(0.1)
         assert NUMBER in text_of(reply["blocks"]) and reply["response_type"] == "ephemeral"
@@ -451,21 +452,21 @@ def test_every_surface_says_the_index_is_being_rebuilt(serve_app, slack_engine, 
     value = share_value(served.command(QUESTION)["blocks"])   # answered before the loss
     engine.rebuilding = True
 
-    assert served.command(QUESTION)["text"] == handlers.REBUILDING
+    assert served.command(QUESTION)["text"] == answering.REBUILDING
     assert served.event(message_event(QUESTION, channel_id=DM, channel_type="im")) == 200
     (dm,) = fake_slack.wait_for("chat.postMessage")
-    assert (dm.params["channel"], dm.params["text"]) == (DM, handlers.REBUILDING)
+    assert (dm.params["channel"], dm.params["text"]) == (DM, answering.REBUILDING)
     mention = message_event(f"<@{BOT_USER_ID}> {QUESTION}", event_type="app_mention")
     assert served.event(mention) == 200
     _, thread = fake_slack.wait_for("chat.postMessage", count=2)
-    assert (thread.params["thread_ts"], thread.params["text"]) == (mention["ts"], handlers.REBUILDING)
+    assert (thread.params["thread_ts"], thread.params["text"]) == (mention["ts"], answering.REBUILDING)
 
     click = block_actions_body(SHARE_ACTION_ID, value, response_url=fake_slack.response_url("share"),
                                container={"type": "message", "message_ts": "1700000000.000400",
                                           "channel_id": CHANNEL_ID, "is_ephemeral": True})
     assert served.post(click)[0] == 200
     (said,) = fake_slack.wait_for("response_url")
-    assert said.params["response_type"] == "ephemeral" and said.params["text"] == handlers.REBUILDING
+    assert said.params["response_type"] == "ephemeral" and said.params["text"] == answering.REBUILDING
     engine.rebuilding = False                  # rebuilt: the same click now shares
     assert served.post(click)[0] == 200
     shared, _deleted = fake_slack.wait_for("response_url", count=3)[1:]

@@ -48,10 +48,11 @@ from slack_fixtures import (
     shared_channel,
 )
 
-from bot import handlers
+from bot import answering
 from bot.app import load_or_create_salt
 from bot.blocks import FEEDBACK_DOWN_ACTION_ID, FEEDBACK_UP_ACTION_ID, SHARE_ACTION_ID, render_answer
 from bot.policy import OUTSIDE_NOTICE, REFUSAL, SHARED_NOTICE
+from bot.surfaces import actions
 from index.answer import Answer, CertificateNumber, Result
 
 QUESTION = "TRUCS certificate number for object storage"
@@ -132,7 +133,7 @@ def served(serve_app, engine: RecordingEngine) -> Served:
 def test_own_user_in_an_internal_conversation_gets_internal_documents_privately(
         served: Served, engine: RecordingEngine, fake_slack: FakeSlack) -> None:
     reply = served.command("memo number")                # internal channel, our own user
-    assert "IM-7" in text_of(reply) and handlers.INTERNAL_NOTICE in text_of(reply)
+    assert "IM-7" in text_of(reply) and answering.INTERNAL_NOTICE in text_of(reply)
     assert post_event(served, message_event("memo number", channel_id=DM, channel_type="im")) == 200
     (posted,) = fake_slack.wait_for("chat.postMessage")
     assert "IM-7" in text_of(posted.params)
@@ -429,7 +430,7 @@ def test_feedback_buttons_record_one_vote_per_user(served: Served, fake_slack: F
         click = block_actions_body(action_id, str(row["id"]), response_url=fake_slack.response_url("fb"))
         assert served.post(click)[0] == 200
         thanks = fake_slack.wait_for("response_url", count=n)[-1]
-        assert thanks.params["text"] == handlers.THANKS
+        assert thanks.params["text"] == actions.THANKS
         assert thanks.params["response_type"] == "ephemeral" and thanks.params["replace_original"] is False
     with sqlite3.connect(served.settings.db_path) as conn:
         assert conn.execute("SELECT question_id, helpful FROM feedback").fetchall() == [(row["id"], 0)]

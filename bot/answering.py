@@ -1,0 +1,275 @@
+"""Answering one asker, the same way for every surface (`AnswerService.reply`):
+
+  facts → policy → (help) → rate limit → engine → render → record
+
+Held once so that no surface can skip a step: the surfaces (bot/surfaces/) only read their
+payload, hand the asker to the service and send what it returns.
+
+* Facts: the request's team (Bolt's `actor_team_id`, else `team_id`); the asker's own team and
+  `is_stranger` from users.info (cached per user); whether the conversation is shared: the
+  event's `is_ext_shared_channel`, else conversations.info (cached in a `ChannelInfoCache`,
+  forgotten on channel_shared / channel_unshared). Fail closed: a conversation that cannot be
+  checked counts as shared, a user who cannot be looked up as not one of ours.
+* Policy: `bot.policy.decide` refuses other workspaces (CERTDESK_ALLOWED_TEAMS) and picks the
+  audience. On top of it, what is posted for everyone to read (a mention's thread reply, a
+  shared answer) is always answered from public documents: internal documents appear only in
+  the asker's own ephemeral reply or DM.
+* Rate limit: per user (CERTDESK_RATE_LIMIT a minute); past it, a friendly message instead.
+* Record: every question that reached the engine goes to the question log, whose row id the
+  feedback buttons carry. A failing log is logged and skipped, never in an answer's way.
+  It is also the operator's one log line (bot/requestlog.py) and, with CERTDESK_METRICS=1,
+  one count in /metrics (bot/metrics.py): both in `AnswerService.log_request`, for every
+  surface.
+
+The service also holds what must be one per process for every surface to see it: the
+de-dup record (one Slack message can arrive as both a DM and a mention), the caches and the
+rate limit (`Safety`), and the search pool the slash command waits on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from slack_bolt import BoltContext
+from slack_sdk import WebClient
+
+from index.answer import Answer
+from index.search import IndexRebuilding
+
+from .blocks import Message, render_answer, render_help, render_text
+from .dedup import SeenRecord
+from .metrics import ANSWERED, UNANSWERED, Metrics
+from .payloads import token_team
+from .policy import REFUSAL, SHARED_NOTICE, ChannelInfoCache, Decision, Facts, decide
+from .questionlog import QuestionLog
+from .ratelimit import RateLimiter, friendly_message
+from .requestlog import log_question
+from .slackcalls import UserFacts, look_up_sharing, look_up_user, user_cache
+from .ttlcache import TTLCache
+
+log = logging.getLogger(__name__)
+
+SORRY = "Sorry, something went wrong while looking that up. Please try again in a minute."
+# The index was lost while serving and is rebuilt in the background (index.search.LiveEngine).
+REBUILDING = "The document index is being rebuilt; please try again in a few seconds."
+INTERNAL_NOTICE = ("Includes internal documents: shown only to you. "
+                   "Share in channel posts only what public documents say.")
+HELP_WORDS = frozenset({"", "help"})
+
+# Channel types for `Facts.channel_type` (and the question log), besides Slack's own "im",
+# "channel", "group", "mpim".
+SLASH = "slash"          # a slash command: its ephemeral answer shows in that conversation
+APP_HOME = "app_home"    # the App Home tab: only its user ever sees it
+FEEDBACK = "feedback"
+
+
+class AnswerSource(Protocol):
+    """What answering needs from `index.search.Engine`."""
+
+    def ask(self, question: str, *, audience: str = "internal") -> Answer: ...
+
+    def catalog(self, *, audience: str = "internal") -> list[tuple[str, str | None]]: ...
+
+
+def is_help(text: str) -> bool:
+    """An empty question or "help" asks how to ask, on every surface."""
+    return text.strip().casefold() in HELP_WORDS
+
+
+def quotes_internal(answer: Answer) -> bool:
+    """Whether the asker must be told that Share in channel will post less than they see."""
+    return answer.answered and any(r.visibility != "public" for r in answer.results)
+
+
+def public_only(decision: Decision, notice: str | None = None) -> Decision:
+    """The decision for a message everyone in the conversation reads: public documents only.
+    `notice` is said when this, not the policy, is what narrowed the audience."""
+    if decision.audience == "public":
+        return decision
+    return replace(decision, audience="public", notice=notice)
+
+
+@dataclass(frozen=True)
+class Asker:
+    """Who asks, and where, as the payload says (before any look-up)."""
+
+    team_id: str | None
+    user_id: str | None
+    channel_id: str | None
+    channel_type: str
+    ext_shared: bool | None = None    # the event's `is_ext_shared_channel`, when it has one
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message to send; `asker_only` for refusals and rate-limit notices, which are never
+    posted where others read."""
+
+    message: Message
+    asker_only: bool = False
+
+
+@dataclass
+class Safety:
+    """The trust-and-safety parts every surface shares (one set per process).
+
+    `lookups` is the client for users.info / conversations.info (short timeout, no waiting
+    on 429: a look-up that fails counts as the answer that shows less); None uses the
+    request's own client.
+    """
+
+    allowed_teams: frozenset[str] = frozenset()
+    home_team: str | None = None
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    channels: ChannelInfoCache = field(default_factory=ChannelInfoCache)
+    users: TTLCache[UserFacts] = field(default_factory=user_cache)
+    question_log: QuestionLog | None = None
+    lookups: WebClient | None = None
+
+
+class AnswerService:
+    """Answers an asker for any surface, sharing one engine, de-dup record, search pool and
+    `Safety` between them all."""
+
+    def __init__(self, *, engine: AnswerSource, command: str, seen: SeenRecord,
+                 search_pool: Executor, safety: Safety | None = None,
+                 metrics: Metrics | None = None) -> None:
+        self.engine = engine
+        self.command = command
+        self.seen = seen
+        self.search_pool = search_pool
+        self.safety = safety or Safety()
+        self.metrics = metrics
+
+    # -- policy and rate limit --------------------------------------------------------------
+
+    def policy(self, facts: Facts, context: BoltContext) -> Decision:
+        """`bot.policy.decide` with this process's allow-list, and CERTDESK_HOME_TEAM or else
+        the bot token's own team as our organisation."""
+        return decide(facts, allowed_teams=self.safety.allowed_teams,
+                      home_team=self.safety.home_team or token_team(context))
+
+    def decide(self, asker: Asker, client: WebClient, context: BoltContext) -> Decision:
+        """The policy's decision for `asker`, after looking up what the payload did not say."""
+        lookups = self.safety.lookups or client
+        user_team, stranger = look_up_user(lookups, self.safety.users, asker.user_id)
+        shared = (False if asker.channel_type == APP_HOME
+                  else look_up_sharing(lookups, self.safety.channels, asker.channel_id, asker.ext_shared))
+        return self.policy(Facts(team_id=asker.team_id, user_team_id=user_team,
+                                 user_is_stranger=stranger, channel_type=asker.channel_type,
+                                 channel_shared=shared), context)
+
+    def admitted(self, asker: Asker) -> str | None:
+        """The rate limit: None if this question may be answered, else what to say."""
+        verdict = self.safety.limiter.check(asker.user_id or "")
+        return None if verdict.allowed else friendly_message(verdict.retry_after)
+
+    # -- answering --------------------------------------------------------------------------
+
+    def reply(self, asker: Asker, text: str, client: WebClient, context: BoltContext, *,
+              surface: str, for_everyone: bool, share_button: bool = False) -> Reply:
+        """facts → policy → (help) → rate limit → engine → render, recording the question.
+
+        `for_everyone`: the answer is posted where others read (a mention's thread), so it
+        quotes public documents only, whatever the asker could see privately.
+        """
+        started = time.monotonic()
+        decision = self.decide(asker, client, context)
+        if not decision.allowed:
+            return Reply(render_text(decision.refusal or REFUSAL), asker_only=True)
+        if is_help(text):
+            return Reply(render_help(self.command))
+        if for_everyone:
+            decision = public_only(decision, SHARED_NOTICE)
+        limited = self.admitted(asker)
+        if limited:
+            return Reply(render_text(limited), asker_only=True)
+        try:
+            answer = self.engine.ask(text, audience=decision.audience)
+        except IndexRebuilding:   # logged once by the engine, not per question
+            self.log_request(surface, asker, None, started, outcome="rebuilding")
+            return Reply(render_text(REBUILDING))
+        except Exception:
+            log.exception("answering a question (%s) failed", asker.channel_type)
+            self.log_request(surface, asker, None, started, outcome="error")
+            return Reply(render_text(SORRY))
+        ref = self.record(asker, text, answer, started)
+        self.log_request(surface, asker, answer, started)
+        notice = decision.notice or (INTERNAL_NOTICE if quotes_internal(answer) else None)
+        return Reply(render_answer(answer, share_button=share_button, notice=notice, feedback_ref=ref))
+
+    def reply_later(self, asker: Asker, text: str, client: WebClient, context: BoltContext, *,
+                    surface: str, for_everyone: bool, share_button: bool = False) -> Future[Reply]:
+        """`reply` on the search pool, for a surface that must answer Slack by a deadline
+        (the slash command's ack) and so cannot simply wait on the look-ups and the search."""
+        return self.search_pool.submit(self.reply, asker, text, client, context, surface=surface,
+                                       for_everyone=for_everyone, share_button=share_button)
+
+    def log_request(self, surface: str, asker: Asker, answer: Answer | None, started: float,
+                    outcome: str = ANSWERED) -> None:
+        """The operator's one line for this question (bot/requestlog.py), and its count in
+        /metrics (bot/metrics.py) when CERTDESK_METRICS is on: surface and outcome only."""
+        seconds = time.monotonic() - started
+        question_log = self.safety.question_log
+        try:
+            user = question_log.user_hash(asker.user_id) if question_log and asker.user_id else None
+        except Exception:          # the hash is a nicety; the line is written anyway
+            user = None
+        top = answer.results[0].certification if answer and answer.answered and answer.results else None
+        log_question(surface=surface, answered=None if answer is None else answer.answered, top=top,
+                     latency_ms=seconds * 1000, team=asker.team_id, user_hash=user, outcome=outcome)
+        if self.metrics is not None:
+            try:
+                self.metrics.count(surface, UNANSWERED if answer is not None and not answer.answered
+                                   else outcome, seconds)
+            except Exception as error:   # never in an answer's way
+                log.warning("counting a question for /metrics failed (%s)", type(error).__name__)
+
+    def record(self, asker: Asker, question: str, answer: Answer, started: float) -> int | None:
+        """The question log's row id for the feedback buttons; None if there is no log or it
+        failed (logged: an answer never waits on, or breaks for, the question log)."""
+        question_log = self.safety.question_log
+        if question_log is None:
+            return None
+        try:
+            return question_log.record(team_id=asker.team_id, channel_type=asker.channel_type,
+                                       user_id=asker.user_id or "", question=question, answer=answer,
+                                       latency_ms=(time.monotonic() - started) * 1000)
+        except Exception as error:
+            log.warning("recording a question in the question log failed (%s); answering without "
+                        "feedback buttons", type(error).__name__)
+            return None
+
+    # -- never twice ------------------------------------------------------------------------
+
+    def first_time(self, *keys: str | None) -> bool:
+        """Claim the keys in order; True only if none was seen before.
+
+        Stops at the first key already seen, without claiming the rest: with several workers
+        handling one delivery at once, claiming every key would let one take the event id and
+        another the message key, and then neither would answer. In order, exactly one caller
+        gets past the first key, and a later key (the message) still catches the other route.
+
+        A record that fails outright (not just its store: bot/dedup.py already falls back to
+        memory for those) answers anyway, as the record itself does when its store is down."""
+        try:
+            return not any(self.seen.seen(k) for k in keys if k)  # any() stops at the first
+        except Exception as error:
+            log.warning("the de-dup record failed (%s); answering anyway", type(error).__name__)
+            return True
+
+    def forget(self, key: str) -> None:
+        """Release a claimed key (a share that failed may be clicked again)."""
+        try:
+            self.seen.forget(key)
+        except Exception as error:
+            log.warning("the de-dup record failed to forget a key (%s)", type(error).__name__)
+
+    def first_delivery(self, body: dict[str, Any], channel: str, ts: str) -> bool:
+        """Neither this event (a Slack retry) nor this message (another route) answered yet."""
+        event_id = body.get("event_id")
+        return self.first_time(f"event:{event_id}" if event_id else None, f"msg:{channel}:{ts}")
