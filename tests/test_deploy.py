@@ -574,3 +574,17 @@ def test_procfile_and_python_version_for_a_buildpack() -> None:
         requires = tomllib.load(handle)["project"]["requires-python"]
     assert requires == ">=3.11" and tuple(map(int, version.split("."))) >= (3, 11)
 
+
+
+def test_the_installed_package_holds_every_subpackage(tmp_path: Path) -> None:
+    """`pip install .` (the Docker image) installs what pyproject.toml lists, not the source
+    tree: a subpackage left out (index.readers, bot.surfaces) is an image that cannot start."""
+    from setuptools import find_packages
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    listed = config["packages"]
+    if isinstance(listed, dict):   # [tool.setuptools.packages.find]
+        listed = find_packages(str(ROOT), include=listed["find"]["include"])
+    on_disk = {str(p.parent.relative_to(ROOT)).replace("/", ".")
+               for top in ("bot", "index") for p in (ROOT / top).rglob("__init__.py")}
+    assert on_disk <= set(listed), sorted(on_disk - set(listed))
