@@ -31,7 +31,7 @@ from .answer import Answer, CertificateNumber, Result
 from .config import Paths
 from .errors import BuildError, DataError
 from .store import current_path, ensure_index, read_manifest, unreadable, usable
-from .analysis import CJK_RE, identifiers, stem
+from .analysis import CJK_RE, identifiers, plain_tokens, stem
 from .asks import COUNT, HOLDS, NUMBER, hint
 from .passages import choose_passage, order_numbers, states_in
 from .query import Concept, Lexicon, Plan, osa_distance, plan_question
@@ -47,6 +47,11 @@ DIGITS_FACTOR = 0.5
 COVERAGE_NEEDED = 0.5
 TOPICAL_FIELDS = frozenset({"title", "names", "topics"})
 CANDIDATES = 40
+# A term in more sections than this is not retrieved by, only looked up in the candidates (see
+# Engine._query); far above any evaluation corpus, so answers on those never change. When every
+# term is that common, the rarest few retrieve.
+COMMON_POSTINGS = 1000
+RAREST_FALLBACK = 2
 # How much of the question a section covers counts more than BM25's raw score: squared.
 COVERAGE_POWER = 2
 MAX_RESULTS = 3
@@ -91,7 +96,8 @@ class Engine:
         self._correct = lru_cache(maxsize=20_000)(self._correct_uncached)
         self._idf = lru_cache(maxsize=100_000)(self._idf_uncached)
         self._cert_ids: dict[str, set[str]] = {}
-        self._by_cert: dict[str, list[dict]] | None = None
+        self._cert_stems: dict[str, frozenset[str]] = {}
+        self._cert_sections = lru_cache(maxsize=1024)(self._cert_sections_uncached)
 
     @classmethod
     def open(cls, paths: Paths | None = None) -> "Engine":
@@ -171,6 +177,10 @@ class Engine:
                 (len(term) for term in reader.lexicon("words")), default=0)
         return longest
 
+    def _postings(self, term: str) -> int:
+        """How many sections hold the term (in any field): what retrieving it costs."""
+        return self._searcher.doc_frequency("all", term)
+
     def _idf_uncached(self, term: str) -> float:
         df = self._searcher.doc_frequency("all", term)
         return math.log(1 + (self._docs - df + 0.5) / (df + 0.5))
@@ -206,8 +216,16 @@ class Engine:
             w *= DIGITS_FACTOR
         return w
 
-    def _query(self, plan: Plan) -> Or:
-        terms = []
+    def _query(self, plan: Plan) -> tuple[Or, list[tuple[str, str]]]:
+        """The retrieval query, and the (field, term) pairs left out of it as too common.
+
+        Whoosh scores a disjunction by walking every posting of every term: a word in most
+        sections ("cloud") costs more than all the rest of the question and tells almost
+        nothing about which section answers. Such terms are looked up only in the candidates
+        the rarer terms found (`_common_in`), where they still count for coverage; a question
+        made of common terms only is retrieved by its rarest few.
+        """
+        terms: list[Term] = []
         for c in plan.concepts:
             for forms, factor in ((c.stems, 1.0), (c.synonyms, SYNONYM_CREDIT * 0.6),
                                   (c.corrected, CORRECTION_CREDIT * 0.5)):
@@ -215,7 +233,38 @@ class Engine:
                     terms += [Term(f, t, boost=b * factor) for f, b in FIELD_BOOSTS.items()]
         for t in plan.name_stems:
             terms += [Term(f, t, boost=b) for f, b in FIELD_BOOSTS.items() if f != "topics"]
-        return Or(terms)
+        postings = {t.text: self._postings(t.text) for t in terms}
+        rare = [t for t in terms if postings[t.text] <= COMMON_POSTINGS]
+        if not rare:
+            rarest = sorted(set(postings), key=postings.get)[:RAREST_FALLBACK]
+            rare = [t for t in terms if t.text in rarest]
+        kept = {id(t) for t in rare}
+        common = list(dict.fromkeys((t.fieldname, t.text) for t in terms if id(t) not in kept))
+        return Or(rare), common
+
+    def _common_in(self, common: list[tuple[str, str]], hits) -> dict[int, set[tuple[str, str]]]:
+        """Which of the common (field, term) pairs each candidate holds, read from what is
+        stored with it (its sentences' terms, its title, its certification's names) rather
+        than from postings a few thousand long. Topics are not stored: a common word found
+        only there counts as not found."""
+        found: dict[int, set[tuple[str, str]]] = {}
+        for hit in hits:
+            data = hit["data"]
+            fields = {
+                "body": set().union(*(s.terms for s in data["sentences"])),
+                "title": {stem(t) for t in plain_tokens(data["title"])},
+                "names": self._name_stems(hit["cert"]),
+            }
+            fields["all"] = fields["body"] | fields["title"] | fields["names"]
+            found[hit.docnum] = {(f, t) for f, t in common if t in fields.get(f, ())}
+        return found
+
+    def _name_stems(self, cert_key: str) -> frozenset[str]:
+        stems = self._cert_stems.get(cert_key)
+        if stems is None:
+            stems = self._cert_stems[cert_key] = frozenset().union(
+                *(p.stems for p in self.lexicon.names if p.owner == cert_key))
+        return stems
 
     @staticmethod
     def _credit(c: Concept, matched: set[str]) -> float:
@@ -259,12 +308,14 @@ class Engine:
         asked_kinds = [k for k in plan.asks if k not in (HOLDS, NUMBER, COUNT)]
         flt = Term("visibility", "public") if audience == "public" else None
         searcher = self._searcher
-        found = searcher.search(self._query(plan), limit=CANDIDATES, terms=True, filter=flt)
+        query, common = self._query(plan)
+        found = searcher.search(query, limit=CANDIDATES, terms=True, filter=flt)
+        also = self._common_in(common, found) if common else {}
         typed = plan.ids | {t for c in plan.concepts for t in c.stems}
         hits: list[_Hit] = []
         for hit in found:
             stated = self._stated_share(hit["data"]["sentences"], plan, asked_kinds)
-            seen = self._what_matches(hit, plan, weights, total, typed, stated)
+            seen = self._what_matches(hit, plan, weights, total, typed, stated, also.get(hit.docnum, set()))
             if self._may_answer(seen, plan, required):
                 hits.append(_Hit(hit.fields(), self._rank(hit, seen, plan, term_weights, stated)))
         hits.sort(key=lambda h: h.score, reverse=True)
@@ -279,13 +330,13 @@ class Engine:
                       corrections=tuple(plan.corrections), not_stated=self._not_stated(plan, sections))
 
     def _what_matches(self, hit, plan: Plan, weights: dict[int, float], total: float,
-                      typed: set[str], stated: float | None) -> "_Seen":
+                      typed: set[str], stated: float | None, common: set[tuple[str, str]]) -> "_Seen":
         """What of the question one candidate section holds.
 
         A word that says which kind of fact is asked ("audited", "level") is found where the
         section states that kind of fact, and never in what a section is about: "Audit
         reports" as a heading does not answer "who audited us"."""
-        pairs = [(f, t.decode() if isinstance(t, bytes) else t) for f, t in hit.matched_terms()]
+        pairs = [(f, t.decode() if isinstance(t, bytes) else t) for f, t in hit.matched_terms()] + list(common)
         section_ids = set(hit["data"]["ids"])
         # "IL5" typed, "Impact Level 5" written: the identifier matches though no word does.
         matched = {t for _, t in pairs} | {stem(i) for i in plan.ids & section_ids}
@@ -350,22 +401,25 @@ class Engine:
         return score
 
     def _sections_of(self, cert_key: str, audience: str) -> list[dict]:
-        """Every section of a certification this audience may see (read once per index).
+        """Every section of a certification this audience may see.
 
         "The documents do not state X for C" must hold for all of C's sections, not only the
-        ones the question's words happened to retrieve."""
-        if self._by_cert is None:
-            by_cert: dict[str, list[dict]] = {}
-            for fields in self._searcher.all_stored_fields():
-                by_cert.setdefault(fields["cert"], []).append(fields["data"])
-            self._by_cert = by_cert
-        return [d for d in self._by_cert.get(cert_key, [])
-                if audience != "public" or d["visibility"] == "public"]
+        ones the question's words happened to retrieve. Read by the `cert` field, so a large
+        index never loads every section's stored data."""
+        data = self._cert_sections(cert_key)
+        return [d for d in data if audience != "public" or d["visibility"] == "public"]
+
+    def _cert_sections_uncached(self, cert_key: str) -> list[dict]:
+        searcher = self._searcher
+        return [searcher.stored_fields(n)["data"] for n in sorted(searcher.document_numbers(cert=cert_key))]
 
     def _name_ids(self, cert_key: str) -> set[str]:
         """Identifiers in a certification's own names: naming it is not finding a fact in it."""
-        return self._cert_ids.setdefault(cert_key, {
-            i for p in self.lexicon.names if p.owner == cert_key for i in identifiers(p.display)})
+        ids = self._cert_ids.get(cert_key)
+        if ids is None:
+            ids = self._cert_ids[cert_key] = {
+                i for p in self.lexicon.names if p.owner == cert_key for i in identifiers(p.display)}
+        return ids
 
     def _not_stated(self, plan: Plan, data: list[dict]) -> tuple[str, ...]:
         """What the question asks that no section of the certification states."""
