@@ -39,16 +39,18 @@ from .passages import StoredNumber, sentences_of
 log = logging.getLogger(__name__)
 
 def make_schema() -> Schema:
+    # No positions (phrase=False): questions are matched term by term, never as phrases, and
+    # positions were half of what a build wrote.
     stemmed, plain = stem_analyzer(), plain_analyzer()
     return Schema(
         id=ID(stored=True, unique=True),
         cert=ID(stored=True),
-        title=TEXT(analyzer=stemmed, stored=True),
-        names=TEXT(analyzer=stemmed),     # the certification's names and aliases
-        topics=TEXT(analyzer=stemmed),    # countries, regulators, industries
-        body=TEXT(analyzer=stemmed),
-        all=TEXT(analyzer=stemmed),       # everything: how rare a word is, what a section covers
-        words=TEXT(analyzer=plain),       # unstemmed vocabulary, for spelling correction
+        title=TEXT(analyzer=stemmed, stored=True, phrase=False),
+        names=TEXT(analyzer=stemmed, phrase=False),     # the certification's names and aliases
+        topics=TEXT(analyzer=stemmed, phrase=False),    # countries, regulators, industries
+        body=TEXT(analyzer=stemmed, phrase=False),
+        all=TEXT(analyzer=stemmed, phrase=False),       # everything: how rare a word is, what a section covers
+        words=TEXT(analyzer=plain, phrase=False),       # unstemmed vocabulary, for spelling correction
         visibility=ID(stored=True),
         data=STORED(),                    # what an answer shows, precomputed
     )
@@ -80,6 +82,7 @@ def _document(n: int, section: Section, cert: Certification, catalog: Catalog, m
     topics = " | ".join(cert.topics)
     body = section.text
     title = section.display_title
+    vocabulary = " ".join(dict.fromkeys(plain_tokens(" \n".join([title, names, topics, body]))))
     return dict(
         id=f"{section.source}#{n}",
         cert=cert.key,
@@ -87,8 +90,10 @@ def _document(n: int, section: Section, cert: Certification, catalog: Catalog, m
         names=names,
         topics=topics,
         body=body,
-        all=" \n".join([title, names, topics, body]),
-        words=" \n".join([title, names, topics, body]),
+        # Neither field is scored: one holds each word once (how many sections have it; what a
+        # section covers), so the analyzers run over a section's vocabulary, not its text again.
+        all=vocabulary,
+        words=vocabulary,
         visibility=section.visibility,
         data={
             "certification": cert.name,
@@ -103,6 +108,18 @@ def _document(n: int, section: Section, cert: Certification, catalog: Catalog, m
             "visibility": section.visibility,
         },
     )
+
+
+# From this many sections on, two processes write the index (Whoosh's MpWriter, one segment
+# each): writing is pure Python and half of a large build. Below it, starting them costs more
+# than it saves, and a small build (the first `certdesk ask`) stays in one process.
+PARALLEL_FROM = 5_000
+WRITER_MB = 128   # Whoosh's posting buffer per writing process, in MB
+
+
+def _writer_options(sections: int) -> dict:
+    procs = min(2, os.cpu_count() or 1) if sections >= PARALLEL_FROM else 1
+    return {"limitmb": WRITER_MB, "procs": procs, "multisegment": procs > 1}
 
 
 def _company(sections: list[Section], certs: list[Certification], catalog: Catalog) -> tuple[str, ...]:
@@ -194,7 +211,7 @@ def build_index(paths: Paths, *, force: bool = True, strict: bool = False) -> Bu
             marker = SentenceMarker(catalog.vocabulary.asks, catalog.vocabulary.company_names,
                                     _company(sections, list(certs.values()), catalog))
             ix = windex.create_in(str(target), make_schema())
-            writer = ix.writer(limitmb=128)
+            writer = ix.writer(**_writer_options(len(sections)))
             try:
                 for n, (section, cert) in enumerate(zip(sections, of_section)):
                     writer.add_document(**_document(n, section, cert, catalog, marker))

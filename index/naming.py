@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from .analysis import plain_tokens
 from .catalog import Catalog, Certification, slug
@@ -101,19 +102,25 @@ def _first_text(section: Section) -> str:
     return next((b.text for b in section.blocks if b.kind == "text"), "")
 
 
+@lru_cache(maxsize=20_000)
+def _normal(name: str) -> str:
+    """A name as tokens: the same few catalogue names are compared for every section."""
+    return " ".join(plain_tokens(name))
+
+
 def _catalog_match(section: Section, catalog: Catalog) -> Certification | None:
     """A curated certification named by the section's heading path, most general first."""
     path = [p for p in ([section.doc_title] if section.doc_title else []) + list(section.path) if p]
     for element in dict.fromkeys(path):
-        norm = " ".join(plain_tokens(element))
+        norm = _normal(element)
         for cert in catalog.certifications:
-            if any(" ".join(plain_tokens(t)) == norm for t in cert.titles):
+            if any(_normal(t) == norm for t in cert.titles):
                 return cert
         padded = f" {norm} "
         best: tuple[int, Certification] | None = None
         for cert in catalog.certifications:
             for name in (cert.name, *cert.names):
-                tokens = " ".join(plain_tokens(name))
+                tokens = _normal(name)
                 if tokens and f" {tokens} " in padded and (best is None or len(tokens) > best[0]):
                     best = (len(tokens), cert)
         if best:
