@@ -114,11 +114,18 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-def latency(timings: Sequence[float]) -> dict:
-    """Seconds per question -> the figures the table shows, in milliseconds."""
+SLOWEST = 5
+
+
+def latency(timings: Sequence[float], questions: Sequence[str]) -> dict:
+    """Seconds per question (in the order of `questions`, repeated) -> the figures the table
+    shows, in milliseconds, and the slowest questions: where an engine's tail comes from."""
     ms = [t * 1000 for t in timings]
+    asked = [questions[i % len(questions)] for i in range(len(ms))]
+    slowest = sorted(zip(ms, asked), reverse=True)[:SLOWEST]
     return {"p50_ms": percentile(ms, 50), "p95_ms": percentile(ms, 95), "p99_ms": percentile(ms, 99),
-            "mean_ms": statistics.fmean(ms), "max_ms": max(ms), "samples": len(ms)}
+            "mean_ms": statistics.fmean(ms), "max_ms": max(ms), "samples": len(ms),
+            "slowest": [{"ms": t, "question": q} for t, q in slowest]}
 
 
 @dataclass
@@ -161,7 +168,9 @@ def run_child(argv: Sequence[str], env: dict[str, str], *, poll: float = 0.005) 
                 value = _high_water(proc.pid)
                 if value is not None:
                     peak[:] = [max([value, *peak])]
-                done.wait(poll)
+                # Every `poll` seconds at first, then less often (at most 20 times a second) for
+                # long builds, so that watching does not take a share of the CPU being measured.
+                done.wait(min(0.05, poll + (time.perf_counter() - started) / 200))
 
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
@@ -202,6 +211,10 @@ def child_env(paths: Paths) -> dict[str, str]:
     return env
 
 
+def _mb(size: int | None) -> str:
+    return "?" if size is None else f"{size / MB:.0f}"
+
+
 def _dir_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
@@ -212,7 +225,8 @@ def _failure(child: Child) -> str:
 
 
 def measure_certdesk(paths: Paths, warmup: Sequence[str], measured: Sequence[str], *, repeat: int,
-                     cold_runs: int, cold_question: str, blocks: bool) -> dict:
+                     cold_runs: int, cold_question: str, blocks: bool,
+                     progress: Callable[[str], None] = lambda message: None) -> dict:
     """Build certdesk's index in a child, then time questions in process and cold asks."""
     from index.search import Engine
 
@@ -228,6 +242,9 @@ def measure_certdesk(paths: Paths, warmup: Sequence[str], measured: Sequence[str
                     "build_seconds": built.seconds, "peak_rss_bytes": built.peak_rss_bytes,
                     "index_bytes": _dir_bytes(path), "sections_indexed": manifest.get("sections"),
                     "documents_indexed": manifest.get("documents")}
+    # Said as soon as known: a long run stopped while asking still leaves the build's figures.
+    progress(f"certdesk built {result['sections_indexed']} sections in {built.seconds:.1f}s, peak "
+             f"{_mb(built.peak_rss_bytes)} MB, index {_mb(result['index_bytes'])} MB; asking {len(measured)} questions")
     render = None
     if blocks:
         from bot.blocks import render_answer
@@ -253,17 +270,20 @@ def measure_certdesk(paths: Paths, warmup: Sequence[str], measured: Sequence[str
                 answered += answer.answered
     finally:
         engine.close()
-    result.update(latency(timings))
+    result.update(latency(timings, measured))
     result["answered"] = answered
     # A stale index would make `certdesk ask` rebuild it, and the cold figure would be a build.
     result["fresh"] = is_fresh(paths)
     cold: list[float] = []
     for _ in range(cold_runs):
         asked = run_child(certdesk_argv() + ["ask", "--json", cold_question], env)
+        try:
+            json.loads(asked.stdout.splitlines()[0])
+        except (IndexError, ValueError):
+            asked.returncode = asked.returncode or 1
         if asked.returncode != 0:
             result["cold_error"] = _failure(asked)
             break
-        json.loads(asked.stdout.splitlines()[0])
         cold.append(asked.seconds * 1000)
     if cold:
         result["cold_ms"] = statistics.median(cold)
@@ -272,7 +292,7 @@ def measure_certdesk(paths: Paths, warmup: Sequence[str], measured: Sequence[str
     return result
 
 
-def measure_peer(name: str, workdir: Path) -> dict:
+def measure_peer(name: str, workdir: Path, questions: Sequence[str]) -> dict:
     reason = missing(name)
     if reason:
         return {"available": False, "reason": reason}
@@ -289,7 +309,7 @@ def measure_peer(name: str, workdir: Path) -> dict:
               "peak_rss_bytes": figures["peak_rss_bytes"], "baseline_rss_bytes": figures["baseline_rss_bytes"],
               "index_bytes": figures["index_bytes"], "process_peak_rss_bytes": child.peak_rss_bytes,
               "with_hits": figures["with_hits"]}
-    result.update(latency(figures["timings"]))
+    result.update(latency(figures["timings"], questions))
     return result
 
 
@@ -313,7 +333,7 @@ def _eval_questions(path: Path) -> list[str]:
     return [str(item["q"]) for item in items if isinstance(item, dict) and item.get("q")]
 
 
-def seeds_corpus(settings: Settings, paths: Paths, workdir: Path) -> dict:
+def seeds_corpus(settings: Settings, paths: Paths, workdir: Path, progress: Callable[[str], None]) -> dict:
     """The repository's seeds/: question -> Slack blocks, on data/eval/dev_questions.yaml."""
     eval_dir = paths.data_dir / "eval"
     measured = _eval_questions(eval_dir / "dev_questions.yaml")
@@ -325,7 +345,7 @@ def seeds_corpus(settings: Settings, paths: Paths, workdir: Path) -> dict:
         return entry
     target = Paths(seeds_dir=paths.seeds_dir, data_dir=paths.data_dir, index_dir=workdir / "seeds-index")
     figures = measure_certdesk(target, warmup, measured, repeat=settings.repeat, cold_runs=settings.cold_runs,
-                               cold_question=measured[0], blocks=True)
+                               cold_question=measured[0], blocks=True, progress=progress)
     entry["systems"]["certdesk"] = figures
     entry["documents"] = figures.get("documents_indexed")
     entry["sections_indexed"] = figures.get("sections_indexed")
@@ -359,14 +379,22 @@ def synthetic_corpus(size: int, settings: Settings, paths: Paths, workdir: Path,
     progress(f"{size} passages: building and asking certdesk")
     certdesk = measure_certdesk(target, [q.text for q in warmup], [q.text for q in measured],
                                 repeat=settings.repeat, cold_runs=settings.cold_runs,
-                                cold_question=cold_question, blocks=False)
+                                cold_question=cold_question, blocks=False, progress=progress)
     entry["systems"]["certdesk"] = certdesk
     entry["sections_indexed"] = certdesk.get("sections_indexed")
+    _said(progress, f"{size} passages: certdesk", certdesk)
     for name in settings.peers:
         progress(f"{size} passages: {name}")
-        entry["systems"][name] = measure_peer(name, folder)
+        entry["systems"][name] = measure_peer(name, folder, [q.text for q in measured])
+        _said(progress, f"{size} passages: {name}", entry["systems"][name])
     _ratios(entry["systems"])
     return entry
+
+
+def _said(progress: Callable[[str], None], what: str, figures: dict) -> None:
+    if "p50_ms" in figures:
+        progress(f"{what}: p50 {figures['p50_ms']:.2f} ms, p99 {figures['p99_ms']:.2f} ms"
+                 + (f", cold {figures['cold_ms']:.0f} ms" if "cold_ms" in figures else ""))
 
 
 def _label(size: int) -> str:
@@ -401,21 +429,30 @@ def run(settings: Settings, paths: Paths | None = None, progress: Callable[[str]
                      "warmup": settings.warmup, "repeat": settings.repeat, "seed": settings.seed,
                      "cold_runs": settings.cold_runs, "peers": list(settings.peers)},
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                    "cpus": os.cpu_count()},
+                    "cpus": os.cpu_count(), "load_average_before": _load()},
         "certdesk_command": " ".join(certdesk_argv()),
         "corpora": [],
     }
     try:
         if settings.seeds:
             progress(f"seeds: building and asking certdesk ({paths.seeds_dir})")
-            report["corpora"].append(seeds_corpus(settings, paths, workdir))
+            report["corpora"].append(seeds_corpus(settings, paths, workdir, progress))
         for size in settings.passages:
             report["corpora"].append(synthetic_corpus(size, settings, paths, workdir, progress))
     finally:
         if owned:
             shutil.rmtree(workdir, ignore_errors=True)
     report["growth"] = growth(report["corpora"])
+    report["machine"]["load_average_after"] = _load()
     return report
+
+
+def _load() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages: other work on the machine skews every figure."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
 
 
 # --- the table ------------------------------------------------------------------------------
@@ -483,6 +520,10 @@ def format_table(report: dict) -> str:
               "×p50/×p99: the peer's figure divided by certdesk's (above 1: certdesk is faster).",
               "answered: certdesk's answered questions; for a peer, questions with at least one hit. "
               f"seed {s['seed']}, {s['warmup']} warm-up questions, each question asked {s['repeat']}×."]
+    m = report["machine"]
+    if m.get("load_average_before") is not None:
+        lines.append(f"machine: {m['cpus']} CPUs, Python {m['python']}; load average (1, 5, 15 min) before "
+                     f"{m['load_average_before']}, after {m.get('load_average_after')}: other work skews every figure.")
     for g in report.get("growth", []):
         lines.append(f"growth {g['system']} {g['from']}→{g['to']} passages (×{g['passages_factor']:g}): "
                      f"p50 ×{g['p50_factor']:.2f}, p99 ×{g['p99_factor']:.2f}"

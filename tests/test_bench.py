@@ -59,6 +59,9 @@ def test_bench_json_at_a_tiny_size(repo_env, monkeypatch, tmp_path, capsys):
     _latencies_sane(c)
     assert c["samples"] == 20 and 0 < c["answered"] <= 20 and c["fresh"] is True
     assert c["index_bytes"] > 0 and c["peak_rss_bytes"] > 0 and c["cold_ms"] > 0
+    # The slowest questions, slowest first, name where the tail comes from.
+    assert len(c["slowest"]) == 5 and c["slowest"][0]["ms"] == pytest.approx(c["max_ms"])
+    assert [x["ms"] for x in c["slowest"]] == sorted((x["ms"] for x in c["slowest"]), reverse=True)
 
     w = synthetic["systems"]["whoosh"]
     _latencies_sane(w)
