@@ -39,6 +39,7 @@ RUN sed '/^\.$/d' requirements.txt > dependencies.txt \
 COPY pyproject.toml README.md ./
 COPY bot/ bot/
 COPY index/ index/
+COPY bench/ bench/
 RUN pip install --no-deps . \
  && cd / && rm -rf /tmp/src
 

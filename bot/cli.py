@@ -80,6 +80,27 @@ def _parser() -> argparse.ArgumentParser:
                      help="fail (exit 1, previous index kept) when any document cannot be read, "
                           "e.g. in a docs repository's CI")
     idx_sub.add_parser("status", help="say where the index is and whether it is up to date")
+
+    bench = sub.add_parser("bench", help="measure speed, memory and size against other search libraries",
+                           description=(
+        "Generate seeds-style corpora from a seed value, build certdesk's index and the peers' over "
+        "the same passages, ask all of them the same questions, and print one table: p50/p95/p99 "
+        "latency, build time, peak memory, index size, cold `certdesk ask` time, and each peer's "
+        "latency as a multiple of certdesk's. The repository's seeds/ are measured first. "
+        "Peers need the bench extra (pip install -e \".[bench]\"); a missing one is reported."))
+    bench.add_argument("--passages", metavar="N[,N…]",
+                       help="sizes of the generated corpora, comma-separated, e.g. 1000,10000,50000 (default: 2000)")
+    bench.add_argument("--questions", type=int, metavar="N", help="questions measured per corpus (default: 200)")
+    bench.add_argument("--peers", metavar="NAMES",
+                       help="comma-separated: whoosh,bm25,tantivy (default: all), or none")
+    bench.add_argument("--seed", type=int, help="seed value of the generated corpora and questions (default: 1)")
+    bench.add_argument("--warmup", type=int, metavar="N", help="warm-up questions before timing (default: 20)")
+    bench.add_argument("--repeat", type=int, metavar="N", help="times each question is timed (default: 1)")
+    bench.add_argument("--cold-runs", type=int, metavar="N",
+                       help="runs of `certdesk ask --json` as a subprocess per corpus (default: 5; 0: none)")
+    bench.add_argument("--no-seeds", action="store_true", help="leave out the repository's seeds/")
+    bench.add_argument("--workdir", type=Path, help="keep the generated corpora and indexes in this folder")
+    bench.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     return parser
 
 
@@ -224,6 +245,21 @@ def _index(args: argparse.Namespace, paths: Paths, out: TextIO) -> int:
     raise UsageError("index needs an action: certdesk index build | certdesk index status")
 
 
+# --- bench --------------------------------------------------------------------------------------
+
+
+def _bench(args: argparse.Namespace, paths: Paths, out: TextIO) -> int:
+    from bench.run import Settings, SettingsError, main as bench_main
+
+    try:
+        settings = Settings.parse(passages=args.passages, peers=args.peers, questions=args.questions,
+                                  seed=args.seed, warmup=args.warmup, repeat=args.repeat,
+                                  cold_runs=args.cold_runs, seeds=not args.no_seeds, workdir=args.workdir)
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
+    return bench_main(settings, paths, out, as_json=args.json)
+
+
 # --- serve --------------------------------------------------------------------------------------
 
 
@@ -320,6 +356,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, stdin:
             return _serve(args)
         if args.command == "report":
             return _report(args, out)
+        if args.command == "bench":
+            return _bench(args, paths, out)
         raise UsageError(f"unknown command {args.command!r}")
     except UsageError as exc:
         print(f"certdesk {args.command}: {exc}", file=sys.stderr)

@@ -586,5 +586,5 @@ def test_the_installed_package_holds_every_subpackage(tmp_path: Path) -> None:
     if isinstance(listed, dict):   # [tool.setuptools.packages.find]
         listed = find_packages(str(ROOT), include=listed["find"]["include"])
     on_disk = {str(p.parent.relative_to(ROOT)).replace("/", ".")
-               for top in ("bot", "index") for p in (ROOT / top).rglob("__init__.py")}
+               for top in ("bot", "index", "bench") for p in (ROOT / top).rglob("__init__.py")}
     assert on_disk <= set(listed), sorted(on_disk - set(listed))
