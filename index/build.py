@@ -105,6 +105,7 @@ def _document(n: int, section: Section, cert: Certification, catalog: Catalog, m
             "source": section.source,
             "sources": list(section.sources),
             "source_url": section.source_url,
+            "topics": topics,             # what the topics field holds, to see which words a hit matched
             "visibility": section.visibility,
         },
     )

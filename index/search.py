@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from whoosh import index as windex
-from whoosh.query import Or, Term
+from whoosh.query import DefaultOr, Term
 
 from .answer import Answer, CertificateNumber, Result
 from .config import Paths
@@ -49,9 +49,8 @@ TOPICAL_FIELDS = frozenset({"title", "names", "topics"})
 CANDIDATES = 40
 # A term in more sections than this is not retrieved by, only looked up in the candidates (see
 # Engine._query); far above any evaluation corpus, so answers on those never change. When every
-# term is that common, the rarest few retrieve.
+# term is that common, the sections about the rarest one retrieve.
 COMMON_POSTINGS = 1000
-RAREST_FALLBACK = 2
 # How much of the question a section covers counts more than BM25's raw score: squared.
 COVERAGE_POWER = 2
 MAX_RESULTS = 3
@@ -97,6 +96,7 @@ class Engine:
         self._idf = lru_cache(maxsize=100_000)(self._idf_uncached)
         self._cert_ids: dict[str, set[str]] = {}
         self._cert_stems: dict[str, frozenset[str]] = {}
+        self._by_owner: dict[str, list] | None = None
         self._cert_sections = lru_cache(maxsize=1024)(self._cert_sections_uncached)
 
     @classmethod
@@ -216,7 +216,7 @@ class Engine:
             w *= DIGITS_FACTOR
         return w
 
-    def _query(self, plan: Plan) -> tuple[Or, list[tuple[str, str]]]:
+    def _query(self, plan: Plan) -> tuple[DefaultOr, list[tuple[str, str]]]:
         """The retrieval query, and the (field, term) pairs left out of it as too common.
 
         Whoosh scores a disjunction by walking every posting of every term: a word in most
@@ -235,35 +235,46 @@ class Engine:
             terms += [Term(f, t, boost=b) for f, b in FIELD_BOOSTS.items() if f != "topics"]
         postings = {t.text: self._postings(t.text) for t in terms}
         rare = [t for t in terms if postings[t.text] <= COMMON_POSTINGS]
-        if not rare:
-            rarest = sorted(set(postings), key=postings.get)[:RAREST_FALLBACK]
-            rare = [t for t in terms if t.text in rarest]
+        if not rare and terms:
+            # Nothing but common words ("cloud certification?"): the sections that are about
+            # the rarest of them (title, names) are the candidates, not every section using it.
+            rarest = min(postings, key=postings.get)
+            rare = [t for t in terms if t.text == rarest and t.fieldname in ("title", "names")]
         kept = {id(t) for t in rare}
         common = list(dict.fromkeys((t.fieldname, t.text) for t in terms if id(t) not in kept))
-        return Or(rare), common
+        # A binary tree of unions, which can skip blocks that cannot reach the top candidates
+        # (Whoosh's default preloads every posting into an array on segments under 5,000 docs).
+        return DefaultOr(rare), common
 
-    def _common_in(self, common: list[tuple[str, str]], hits) -> dict[int, set[tuple[str, str]]]:
-        """Which of the common (field, term) pairs each candidate holds, read from what is
-        stored with it (its sentences' terms, its title, its certification's names) rather
-        than from postings a few thousand long. Topics are not stored: a common word found
-        only there counts as not found."""
+    def _matched(self, pairs: list[tuple[str, str]], hits) -> dict[int, set[tuple[str, str]]]:
+        """Which of the query's (field, term) pairs each candidate holds, read from what is
+        stored with it (its sentences' terms, title, topics, its certification's names).
+
+        Asking Whoosh to record matched terms would make it score every posting: it cannot
+        skip blocks that cannot reach the top 40 (and walking postings of common words is
+        what made the slow tail)."""
         found: dict[int, set[tuple[str, str]]] = {}
         for hit in hits:
-            data = hit["data"]
-            fields = {
-                "body": set().union(*(s.terms for s in data["sentences"])),
-                "title": {stem(t) for t in plain_tokens(data["title"])},
-                "names": self._name_stems(hit["cert"]),
-            }
-            fields["all"] = fields["body"] | fields["title"] | fields["names"]
-            found[hit.docnum] = {(f, t) for f, t in common if t in fields.get(f, ())}
+            fields = self._fields_of(hit)
+            found[hit.docnum] = {(f, t) for f, t in pairs if t in fields.get(f, ())}
         return found
+
+    def _fields_of(self, hit) -> dict[str, set[str] | frozenset[str]]:
+        data = hit["data"]
+        fields: dict[str, set[str] | frozenset[str]] = {
+            "body": set().union(*(s.terms for s in data["sentences"])),
+            "title": {stem(t) for t in plain_tokens(data["title"])},
+            "names": self._name_stems(hit["cert"]),
+            "topics": {stem(t) for t in plain_tokens(data.get("topics", ""))},
+        }
+        fields["all"] = set().union(*fields.values())
+        return fields
 
     def _name_stems(self, cert_key: str) -> frozenset[str]:
         stems = self._cert_stems.get(cert_key)
         if stems is None:
             stems = self._cert_stems[cert_key] = frozenset().union(
-                *(p.stems for p in self.lexicon.names if p.owner == cert_key))
+                *(p.stems for p in self._names_of(cert_key)))
         return stems
 
     @staticmethod
@@ -309,13 +320,14 @@ class Engine:
         flt = Term("visibility", "public") if audience == "public" else None
         searcher = self._searcher
         query, common = self._query(plan)
-        found = searcher.search(query, limit=CANDIDATES, terms=True, filter=flt)
-        also = self._common_in(common, found) if common else {}
+        found = searcher.search(query, limit=CANDIDATES, filter=flt)
+        pairs = list(dict.fromkeys([(t.fieldname, t.text) for t in query.subqueries] + common))
+        matched = self._matched(pairs, found)
         typed = plan.ids | {t for c in plan.concepts for t in c.stems}
         hits: list[_Hit] = []
         for hit in found:
             stated = self._stated_share(hit["data"]["sentences"], plan, asked_kinds)
-            seen = self._what_matches(hit, plan, weights, total, typed, stated, also.get(hit.docnum, set()))
+            seen = self._what_matches(hit, plan, weights, total, typed, stated, matched[hit.docnum])
             if self._may_answer(seen, plan, required):
                 hits.append(_Hit(hit.fields(), self._rank(hit, seen, plan, term_weights, stated)))
         hits.sort(key=lambda h: h.score, reverse=True)
@@ -330,13 +342,12 @@ class Engine:
                       corrections=tuple(plan.corrections), not_stated=self._not_stated(plan, sections))
 
     def _what_matches(self, hit, plan: Plan, weights: dict[int, float], total: float,
-                      typed: set[str], stated: float | None, common: set[tuple[str, str]]) -> "_Seen":
+                      typed: set[str], stated: float | None, pairs: set[tuple[str, str]]) -> "_Seen":
         """What of the question one candidate section holds.
 
         A word that says which kind of fact is asked ("audited", "level") is found where the
         section states that kind of fact, and never in what a section is about: "Audit
         reports" as a heading does not answer "who audited us"."""
-        pairs = [(f, t.decode() if isinstance(t, bytes) else t) for f, t in hit.matched_terms()] + list(common)
         section_ids = set(hit["data"]["ids"])
         # "IL5" typed, "Impact Level 5" written: the identifier matches though no word does.
         matched = {t for _, t in pairs} | {stem(i) for i in plan.ids & section_ids}
@@ -417,9 +428,17 @@ class Engine:
         """Identifiers in a certification's own names: naming it is not finding a fact in it."""
         ids = self._cert_ids.get(cert_key)
         if ids is None:
-            ids = self._cert_ids[cert_key] = {
-                i for p in self.lexicon.names if p.owner == cert_key for i in identifiers(p.display)}
+            ids = self._cert_ids[cert_key] = {i for p in self._names_of(cert_key) for i in identifiers(p.display)}
         return ids
+
+    def _names_of(self, cert_key: str) -> list:
+        """A certification's name phrases (the lexicon lists every certification's together)."""
+        if self._by_owner is None:
+            by_owner: dict[str, list] = {}
+            for p in self.lexicon.names:
+                by_owner.setdefault(p.owner, []).append(p)
+            self._by_owner = by_owner
+        return self._by_owner.get(cert_key, [])
 
     def _not_stated(self, plan: Plan, data: list[dict]) -> tuple[str, ...]:
         """What the question asks that no section of the certification states."""

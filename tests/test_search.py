@@ -187,6 +187,20 @@ def test_common_terms_are_looked_up_in_candidates_not_retrieved(engine, monkeypa
     after = engine.ask(question)
     assert after.results[0].title == before.results[0].title
     assert after.results[0].passage == before.results[0].passage
-    hit = next(h for h in engine._searcher.search(query, limit=40, terms=True))
-    found = engine._common_in(common, [hit])[hit.docnum]
+    hit = next(h for h in engine._searcher.search(query, limit=40))
+    found = engine._matched(common, [hit])[hit.docnum]
     assert ("body", "cloud") in found
+
+
+def test_matched_terms_read_from_stored_data_are_what_whoosh_records(engine):
+    """Candidates' matched (field, term) pairs come from their stored data, so Whoosh can skip
+    blocks; they must be exactly the pairs Whoosh itself would record."""
+    for question in ("TRUCS certificate number for object storage", "malaysia audit report",
+                     "which regions is ospar for", "C5 auditor", "可信云 证书编号"):
+        query, _ = engine._query(engine.plan(question))
+        pairs = [(t.fieldname, t.text) for t in query.subqueries]
+        recorded = engine._searcher.search(query, limit=40, terms=True)
+        ours = engine._matched(pairs, recorded)
+        for hit in recorded:
+            whoosh = {(f, t.decode() if isinstance(t, bytes) else t) for f, t in hit.matched_terms()}
+            assert ours[hit.docnum] == whoosh, (question, hit["title"])
