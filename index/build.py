@@ -213,16 +213,20 @@ def build_index(paths: Paths, *, force: bool = True, strict: bool = False) -> Bu
                                     _company(sections, list(certs.values()), catalog))
             ix = windex.create_in(str(target), make_schema())
             writer = ix.writer(**_writer_options(len(sections)))
+            longest = 0   # the longest word: a longer typed word is no typo of any (search.py)
             try:
                 for n, (section, cert) in enumerate(zip(sections, of_section)):
-                    writer.add_document(**_document(n, section, cert, catalog, marker))
+                    document = _document(n, section, cert, catalog, marker)
+                    longest = max(longest, max(map(len, document["words"].split()), default=0))
+                    writer.add_document(**document)
                 writer.commit()
             except BaseException:
                 writer.cancel()
                 raise
             ix.close()
             (target / "lexicon.json").write_text(
-                json.dumps(_lexicon(catalog, certs), ensure_ascii=False, indent=1), encoding="utf-8")
+                json.dumps({**_lexicon(catalog, certs), "longest_word": longest}, ensure_ascii=False, indent=1),
+                encoding="utf-8")
             manifest = {"content_hash": digest, "fingerprint": seen, "format": FORMAT, "sections": len(sections),
                         "documents": len(documents) - len(skipped),
                         "skipped": [{"source": s.source, "reason": s.reason} for s in skipped],

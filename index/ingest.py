@@ -454,9 +454,12 @@ def visible_text(path: Path) -> str:
     return "\n\n".join(b.text for b in with_header_rows(read(path).blocks))
 
 
-def _shingles(text: str, size: int = 4) -> set[tuple[str, ...]]:
+def _shingles(text: str, size: int = 4) -> set[int]:
+    """A text's word 4-grams, each as its 64-bit hash: the same comparisons as the 4-grams
+    themselves (a collision is one chance in 2^64) at a fraction of the memory. Python's own
+    string hash: it differs between processes, but one build compares within one process."""
     tokens = plain_tokens(text)
-    return {tuple(tokens[i:i + size]) for i in range(max(0, len(tokens) - size + 1))}
+    return {hash(" ".join(tokens[i:i + size])) for i in range(max(0, len(tokens) - size + 1))}
 
 
 def _same_section(a: Section, b: Section, containment: float, threshold: float) -> bool:
@@ -476,6 +479,9 @@ def _same_section(a: Section, b: Section, containment: float, threshold: float) 
     return containment >= threshold
 
 
+MAX_SHARED = 50   # a 4-gram in more sections than this is boilerplate, not duplication
+
+
 def merge_duplicates(sections: list[Section], threshold: float = 0.6) -> list[Section]:
     """Collapse the same section appearing in several files into one, remembering all sources.
 
@@ -484,7 +490,21 @@ def merge_duplicates(sections: list[Section], threshold: float = 0.6) -> list[Se
     group, the newest version is quoted (then the longest), unless it is a fragment of a much
     longer version.
     """
-    shingles = [_shingles(s.text) for s in sections]
+    # Only the sizes are kept per section; the 4-grams go straight into their postings, and a
+    # 4-gram only one section has is dropped as soon as the pass is over (most of them).
+    sizes: list[int] = []
+    postings: dict[int, int | list[int]] = {}
+    for i, section in enumerate(sections):
+        grams = _shingles(section.text)
+        sizes.append(len(grams))
+        for g in grams:
+            held = postings.get(g)
+            if held is None:
+                postings[g] = i
+            elif isinstance(held, int):
+                postings[g] = [held, i]
+            elif len(held) <= MAX_SHARED:
+                held.append(i)
     parent = list(range(len(sections)))
 
     def find(i: int) -> int:
@@ -493,19 +513,16 @@ def merge_duplicates(sections: list[Section], threshold: float = 0.6) -> list[Se
             i = parent[i]
         return i
 
-    postings: dict[tuple[str, ...], list[int]] = {}
-    for i, grams in enumerate(shingles):
-        for g in grams:
-            postings.setdefault(g, []).append(i)
     shared: dict[tuple[int, int], int] = {}
     for ids in postings.values():
-        if len(ids) > 50:      # a phrase in everything says nothing about duplication
-            continue
+        if isinstance(ids, int) or len(ids) > MAX_SHARED:
+            continue   # one section's own phrase, or a phrase in everything: no duplication
         for a in range(len(ids)):
             for b in range(a + 1, len(ids)):
                 shared[(ids[a], ids[b])] = shared.get((ids[a], ids[b]), 0) + 1
+    del postings
     for (a, b), count in shared.items():
-        smaller = min(len(shingles[a]), len(shingles[b]))
+        smaller = min(sizes[a], sizes[b])
         if smaller >= 5 and _same_section(sections[a], sections[b], count / smaller, threshold):
             parent[find(a)] = find(b)
 

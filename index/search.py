@@ -47,6 +47,9 @@ DIGITS_FACTOR = 0.5
 COVERAGE_NEEDED = 0.5
 TOPICAL_FIELDS = frozenset({"title", "names", "topics"})
 CANDIDATES = 40
+# A typo keeps its first letter(s): candidates share them. Whoosh walks its edit-distance
+# automaton through the whole vocabulary otherwise (seconds on a large index, in Python).
+TYPO_PREFIX = 1
 # A term in more sections than this is not retrieved by, only looked up in the candidates (see
 # Engine._query); far above any evaluation corpus, so answers on those never change. When every
 # term is that common, the sections about the rarest one retrieve.
@@ -86,9 +89,10 @@ class Engine:
     def __init__(self, path: Path):
         self.path = path.resolve()
         self._index = windex.open_dir(str(path))
-        self.lexicon = Lexicon(json.loads((path / "lexicon.json").read_text(encoding="utf-8")))
+        raw = json.loads((path / "lexicon.json").read_text(encoding="utf-8"))
+        self.lexicon = Lexicon(raw)
         self._local = threading.local()
-        self._longest: int | None = None
+        self._longest: int | None = raw.get("longest_word")   # None: an index built before it was stored
         with self._index.searcher() as s:
             self._docs = max(1, s.doc_count())
         self._known = lru_cache(maxsize=50_000)(self._known_uncached)
@@ -156,7 +160,7 @@ class Engine:
             # grows with the word, so a 5,000-letter paste would cost seconds for nothing.
             return None
         best: tuple[int, int, str] | None = None
-        for candidate in reader.terms_within("words", word, 2):
+        for candidate in reader.terms_within("words", word, 2, prefix=TYPO_PREFIX):
             candidate = candidate.decode() if isinstance(candidate, bytes) else candidate
             if candidate == word or abs(len(candidate) - len(word)) > limit:
                 continue
