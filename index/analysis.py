@@ -121,6 +121,7 @@ def stems(text: str) -> list[str]:
 
 _ROMAN = re.compile(r"^[IVX]+$")
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
+_DIGIT = re.compile(r"\d")
 
 
 def _is_acronym(surface: str) -> bool:
@@ -142,7 +143,10 @@ def identifiers(text: str) -> set[str]:
     found: set[str] = set()
     spans = list(_pieces(text))
     for k, (token, start, end) in enumerate(spans):
-        surface, folded = text[start:end], fold(token)
+        surface = text[start:end]
+        if (surface.islower() or surface[1:].islower()) and not _DIGIT.search(surface):
+            continue   # a plain word ("cloud", "Tencent"): no acronym, no code, no number
+        folded = fold(token)
         if _is_acronym(surface) or _is_code(folded):
             found.add(folded)
         if not folded[:1].isdigit():

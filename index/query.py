@@ -107,16 +107,48 @@ class Lexicon:
         for p in self.names + [p for ps in self.products.values() for p in ps]:
             self._by_first.setdefault(p.tokens[0], []).append(p)
             self._by_first.setdefault(p.squashed, []).append(p)
-        self._alias_stems: dict[str, list[frozenset[str]]] = {}
-        for p in self.names:
-            self._alias_stems.setdefault(p.owner, []).append(p.stems)
+        self._alias_stems: dict[str, list[frozenset[str]]] | None = None
+        self._by_shape: dict[tuple[int, str, str], list[tuple[int, int, Phrase]]] | None = None
         self.cues = Cues.from_raw(vocab.get("asks", []))
         self.history_words = frozenset(stem(fold(w)) for w in vocab.get("history_words", []))
         self.named_documents = [NamedDocument.of(group) for group in vocab.get("named_documents", []) if group]
 
+    def near_tokens(self, word: str) -> list[tuple[Phrase, int]]:
+        """(name, position) whose token there could be one edit from `word`, in the order of
+        the names: the same length give or take one, and the same first or last letter (one
+        edit never changes both). Indexed on first use, so a lexicon of thousands of names is
+        not scanned for every unknown word."""
+        if self._by_shape is None:
+            shapes: dict[tuple[int, str, str], list[tuple[int, int, Phrase]]] = {}
+            for n, p in enumerate(self.names):
+                for k, t in enumerate(p.tokens):
+                    if len(t) >= 3:
+                        shapes.setdefault((len(t), "first", t[0]), []).append((n, k, p))
+                        shapes.setdefault((len(t), "last", t[-1]), []).append((n, k, p))
+            self._by_shape = shapes
+        found: set[tuple[int, int]] = set()
+        near: list[tuple[int, int, Phrase]] = []
+        for size in (len(word) - 1, len(word), len(word) + 1):
+            for end, letter in (("first", word[:1]), ("last", word[-1:])):
+                for n, k, p in self._by_shape.get((size, end, letter), ()):
+                    if (n, k) not in found:
+                        found.add((n, k))
+                        near.append((n, k, p))
+        return [(p, k) for n, k, p in sorted(near, key=lambda x: (x[0], x[1]))]
+
     def alias_stems(self, cert_key: str) -> list[frozenset[str]]:
-        """The stemmed words of each of a certification's names (built once, read per answer)."""
-        return self._alias_stems.get(cert_key, [])
+        """The stemmed words of each of a certification's names (built on first use: stemming
+        every name of a large catalogue would be most of a cold start)."""
+        if self._alias_stems is None:
+            owners: dict[str, list[Phrase]] = {}
+            for p in self.names:
+                owners.setdefault(p.owner, []).append(p)
+            self._alias_phrases = owners
+            self._alias_stems = {}
+        stems = self._alias_stems.get(cert_key)
+        if stems is None:
+            stems = self._alias_stems[cert_key] = [p.stems for p in self._alias_phrases.get(cert_key, [])]
+        return stems
 
     def phrases_at(self, tokens: list[str], i: int) -> list[tuple[Phrase, int]]:
         """Names and products that start at token i, with the index after them."""
@@ -205,20 +237,20 @@ def _fuzzy_name(lexicon: Lexicon, tokens: list[str], i: int) -> tuple[Phrase, in
     """
     word = tokens[i]
     best: tuple[Phrase, int, str] | None = None
-    for p in lexicon.names:
-        for k, t in enumerate(p.tokens):
-            if len(t) < 3 or len(word) < 3 or abs(len(t) - len(word)) > 1 or t == word:
-                continue
-            if len(p.tokens) == 1 and (len(word) < 4 or len(t) < 4):
-                continue
-            start = i - k
-            if start < 0 or start + len(p.tokens) > len(tokens):
-                continue
-            window = tokens[start:start + len(p.tokens)]
-            if any(w != pt for j, (w, pt) in enumerate(zip(window, p.tokens)) if j != k):
-                continue
-            if osa_distance(word, t, 1) == 1 and (best is None or len(p.tokens) > len(best[0].tokens)):
-                best = (p, start + len(p.tokens), p.display)
+    if len(word) < 3:
+        return None
+    for p, k in lexicon.near_tokens(word):   # in the names' order: ties go as a full scan would
+        t = p.tokens[k]
+        if t == word or (len(p.tokens) == 1 and (len(word) < 4 or len(t) < 4)):
+            continue
+        start = i - k
+        if start < 0 or start + len(p.tokens) > len(tokens):
+            continue
+        window = tokens[start:start + len(p.tokens)]
+        if any(w != pt for j, (w, pt) in enumerate(zip(window, p.tokens)) if j != k):
+            continue
+        if osa_distance(word, t, 1) == 1 and (best is None or len(p.tokens) > len(best[0].tokens)):
+            best = (p, start + len(p.tokens), p.display)
     return best
 
 

@@ -24,13 +24,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
-from whoosh import index as windex
 from whoosh.query import DefaultOr, Term
 
 from .answer import Answer, CertificateNumber, Result
 from .config import Paths
 from .errors import BuildError, DataError
-from .store import current_path, ensure_index, read_manifest, unreadable, usable
+from .store import current_path, ensure_index, open_index, read_manifest, unreadable, usable
 from .analysis import CJK_RE, identifiers, plain_tokens, stem
 from .asks import COUNT, HOLDS, NUMBER, hint
 from .passages import choose_passage, order_numbers, states_in
@@ -88,7 +87,7 @@ class Engine:
 
     def __init__(self, path: Path):
         self.path = path.resolve()
-        self._index = windex.open_dir(str(path))
+        self._index = open_index(path)
         raw = json.loads((path / "lexicon.json").read_text(encoding="utf-8"))
         self.lexicon = Lexicon(raw)
         self._local = threading.local()
