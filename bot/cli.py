@@ -212,7 +212,7 @@ def _eval(args: argparse.Namespace, paths: Paths, out: TextIO) -> int:
 def _index(args: argparse.Namespace, paths: Paths, out: TextIO) -> int:
     from index.build import build_index
     from index.catalog import load_catalog
-    from index.store import content_hash, current_path, read_manifest
+    from index.store import current_path, is_fresh, read_manifest
 
     if args.index_command == "build":
         info = build_index(paths, strict=args.strict)
@@ -226,7 +226,7 @@ def _index(args: argparse.Namespace, paths: Paths, out: TextIO) -> int:
             out.write(f"no index yet in {paths.index_dir} (certdesk ask or certdesk index build makes one)\n")
             return 1
         manifest = read_manifest(path)
-        fresh = manifest.get("content_hash") == content_hash(paths)
+        fresh = is_fresh(paths)
         out.write(f"index: {path}\nbuilt: {manifest.get('built_at')}, {manifest.get('sections')} sections "
                   f"from {manifest.get('documents')} documents\n")
         if fresh:

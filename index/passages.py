@@ -8,6 +8,7 @@ so it is always verbatim.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
@@ -86,7 +87,8 @@ def sentences_of(blocks: Iterable[tuple[str, str]],
         for part in parts:
             out.append(Sentence(part, i, kind, frozenset(stem(t) for t in plain_tokens(part)),
                                 bool(DATE_RE.search(part)), mark(part), header if kind == "row" else -1))
-    return [_with_list(out, n, mark) for n in range(len(out))]
+    per_block = Counter(s.block for s in out)
+    return [_with_list(out, n, mark, per_block) for n in range(len(out))]
 
 
 # "... provisioned in the following regions:" says nothing without the list after it.
@@ -95,7 +97,8 @@ MAX_ITEM_LENGTH = 160
 LIST_SEPARATOR = " · "   # the readers' ROW_SEPARATOR: one mark for "next item" everywhere
 
 
-def _with_list(sentences: list[Sentence], n: int, mark: Callable[[str], frozenset[str]]) -> Sentence:
+def _with_list(sentences: list[Sentence], n: int, mark: Callable[[str], frozenset[str]],
+               per_block: Counter[int]) -> Sentence:
     """A sentence that introduces a list ends in ":" and is followed by short one-sentence
     paragraphs (the list items): it states what it says together with its items, and is
     quoted with them."""
@@ -104,7 +107,7 @@ def _with_list(sentences: list[Sentence], n: int, mark: Callable[[str], frozense
         return intro
     items: list[Sentence] = []
     for s in sentences[n + 1:n + 1 + MAX_LIST_ITEMS]:
-        alone = sum(1 for t in sentences if t.block == s.block) == 1
+        alone = per_block[s.block] == 1   # an item is a paragraph of one sentence
         if s.kind != "text" or s.block == intro.block or not alone or len(s.text) > MAX_ITEM_LENGTH:
             break
         items.append(s)

@@ -107,7 +107,8 @@ class Lexicon:
         for p in self.names + [p for ps in self.products.values() for p in ps]:
             self._by_first.setdefault(p.tokens[0], []).append(p)
             self._by_first.setdefault(p.squashed, []).append(p)
-        self._alias_stems: dict[str, list[frozenset[str]]] | None = None
+        self._by_owner: dict[str, list[Phrase]] | None = None
+        self._alias_stems: dict[str, list[frozenset[str]]] = {}
         self._by_shape: dict[tuple[int, str, str], list[tuple[int, int, Phrase]]] | None = None
         self.cues = Cues.from_raw(vocab.get("asks", []))
         self.history_words = frozenset(stem(fold(w)) for w in vocab.get("history_words", []))
@@ -136,18 +137,21 @@ class Lexicon:
                         near.append((n, k, p))
         return [(p, k) for n, k, p in sorted(near, key=lambda x: (x[0], x[1]))]
 
-    def alias_stems(self, cert_key: str) -> list[frozenset[str]]:
-        """The stemmed words of each of a certification's names (built on first use: stemming
-        every name of a large catalogue would be most of a cold start)."""
-        if self._alias_stems is None:
-            owners: dict[str, list[Phrase]] = {}
+    def names_of(self, cert_key: str) -> list[Phrase]:
+        """A certification's name phrases (`names` lists every certification's together)."""
+        if self._by_owner is None:
+            by_owner: dict[str, list[Phrase]] = {}
             for p in self.names:
-                owners.setdefault(p.owner, []).append(p)
-            self._alias_phrases = owners
-            self._alias_stems = {}
+                by_owner.setdefault(p.owner, []).append(p)
+            self._by_owner = by_owner
+        return self._by_owner.get(cert_key, [])
+
+    def alias_stems(self, cert_key: str) -> list[frozenset[str]]:
+        """The stemmed words of each of a certification's names (per certification, on first
+        use: stemming every name of a large catalogue would be most of a cold start)."""
         stems = self._alias_stems.get(cert_key)
         if stems is None:
-            stems = self._alias_stems[cert_key] = [p.stems for p in self._alias_phrases.get(cert_key, [])]
+            stems = self._alias_stems[cert_key] = [p.stems for p in self.names_of(cert_key)]
         return stems
 
     def phrases_at(self, tokens: list[str], i: int) -> list[tuple[Phrase, int]]:

@@ -99,7 +99,6 @@ class Engine:
         self._idf = lru_cache(maxsize=100_000)(self._idf_uncached)
         self._cert_ids: dict[str, set[str]] = {}
         self._cert_stems: dict[str, frozenset[str]] = {}
-        self._by_owner: dict[str, list] | None = None
         self._cert_sections = lru_cache(maxsize=1024)(self._cert_sections_uncached)
 
     @classmethod
@@ -185,7 +184,7 @@ class Engine:
         return self._searcher.doc_frequency("all", term)
 
     def _idf_uncached(self, term: str) -> float:
-        df = self._searcher.doc_frequency("all", term)
+        df = self._postings(term)
         return math.log(1 + (self._docs - df + 0.5) / (df + 0.5))
 
     def catalog(self, *, audience: str = "internal") -> list[tuple[str, str | None]]:
@@ -225,8 +224,8 @@ class Engine:
         Whoosh scores a disjunction by walking every posting of every term: a word in most
         sections ("cloud") costs more than all the rest of the question and tells almost
         nothing about which section answers. Such terms are looked up only in the candidates
-        the rarer terms found (`_common_in`), where they still count for coverage; a question
-        made of common terms only is retrieved by its rarest few.
+        the rarer terms found (`_matched`), where they still count for coverage; a question
+        made of common terms only is retrieved by the sections about its rarest one.
         """
         terms: list[Term] = []
         for c in plan.concepts:
@@ -276,8 +275,7 @@ class Engine:
     def _name_stems(self, cert_key: str) -> frozenset[str]:
         stems = self._cert_stems.get(cert_key)
         if stems is None:
-            stems = self._cert_stems[cert_key] = frozenset().union(
-                *(p.stems for p in self._names_of(cert_key)))
+            stems = self._cert_stems[cert_key] = frozenset().union(*self.lexicon.alias_stems(cert_key))
         return stems
 
     @staticmethod
@@ -431,17 +429,9 @@ class Engine:
         """Identifiers in a certification's own names: naming it is not finding a fact in it."""
         ids = self._cert_ids.get(cert_key)
         if ids is None:
-            ids = self._cert_ids[cert_key] = {i for p in self._names_of(cert_key) for i in identifiers(p.display)}
+            ids = self._cert_ids[cert_key] = {
+                i for p in self.lexicon.names_of(cert_key) for i in identifiers(p.display)}
         return ids
-
-    def _names_of(self, cert_key: str) -> list:
-        """A certification's name phrases (the lexicon lists every certification's together)."""
-        if self._by_owner is None:
-            by_owner: dict[str, list] = {}
-            for p in self.lexicon.names:
-                by_owner.setdefault(p.owner, []).append(p)
-            self._by_owner = by_owner
-        return self._by_owner.get(cert_key, [])
 
     def _not_stated(self, plan: Plan, data: list[dict]) -> tuple[str, ...]:
         """What the question asks that no section of the certification states."""
