@@ -31,7 +31,7 @@ from .config import Paths
 from .errors import BuildError, DataError
 from .store import current_path, ensure_index, open_index, read_manifest, unreadable, usable
 from .analysis import CJK_RE, identifiers, plain_tokens, stem
-from .asks import COUNT, HOLDS, NUMBER, hint
+from .asks import COMPANY, COUNT, HOLDS, NUMBER, hint
 from .passages import choose_passage, order_numbers, states_in
 from .query import Concept, Lexicon, Plan, osa_distance, plan_question
 
@@ -318,6 +318,11 @@ class Engine:
         term_weights = self._term_weights(plan, weights)
         required = self._required_ids(plan)
         asked_kinds = [k for k in plan.asks if k not in (HOLDS, NUMBER, COUNT)]
+        if not asked_kinds and HOLDS in plan.asks and not (plan.number_intent or plan.documents):
+            # "Do we have X?" asks one fact: that the company holds it. The section saying so
+            # answers before the one defining X. ("Do we have the SOC 2 report?" asks for the
+            # document: the section stating it answers, held or not.)
+            asked_kinds = [HOLDS]
         flt = Term("visibility", "public") if audience == "public" else None
         searcher = self._searcher
         query, common = self._query(plan)
@@ -391,6 +396,11 @@ class Engine:
         if not asked_kinds:
             return None
         about_us = self.lexicon.cues.about_us
+        if asked_kinds == [HOLDS]:
+            # What the company holds is said in a sentence naming it; "certified CSPs can
+            # specify their level" in a definition says what anyone may hold.
+            return max((1.0 if COMPANY in s.kinds else 0.5 for s in sentences if HOLDS in s.kinds),
+                       default=0.0)
         return sum(1.0 if states_in(sentences, k, about_us, plan.history)
                    else 0.5 if any(hint(k) in s.kinds for s in sentences) else 0.0
                    for k in asked_kinds) / len(asked_kinds)

@@ -110,6 +110,41 @@ def test_our_level_is_quoted_not_the_schemes_levels(engine: Engine):
     assert "level" not in answer.not_stated
 
 
+def test_do_we_have_it_is_answered_where_the_company_holds_it(tmp_path: Path):
+    # The overview names the scheme more often and says providers "are certified" (the
+    # scheme's words); the section naming Contoso says what Contoso holds, and answers.
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "contoso-atlas.md").write_text(PAGES["contoso-atlas.md"], encoding="utf-8")
+    (seeds / "contoso-kestrel.md").write_text(PAGES["contoso-kestrel.md"], encoding="utf-8")
+    (seeds / "contoso-osprey.md").write_text("""---
+title: Osprey Cloud Standard (OCS)
+---
+
+# Osprey Cloud Standard (OCS)
+
+## OCS overview
+
+The Osprey Cloud Standard (OCS) was prepared by the Osprey Standards Committee. OCS gives
+buyers a common OCS baseline, and OCS certified providers can state which OCS tier they offer.
+
+## Contoso and OCS
+
+After rigorous assessments by the certification body over several months, Contoso Vault
+received OCS certification across all three service classifications. Contoso was the first
+provider to do so, and the assessment covered every region it operates.
+""", encoding="utf-8")
+    paths = Paths(seeds_dir=seeds, data_dir=ROOT / "data", index_dir=tmp_path / "index")
+    build_index(paths)
+    engine = Engine.open(paths)
+    try:
+        answer = engine.ask("do we have ocs?")
+    finally:
+        engine.close()
+    assert answer.results[0].title.endswith("Contoso and OCS")
+    assert "Contoso Vault received OCS certification" in answer.results[0].passage
+
+
 def test_the_auditor_sentence_beats_a_heading_with_the_word_audit(engine: Engine):
     answer = engine.ask("ACA who audited us")
     assert "Northwind Assurance, an independent auditor" in answer.results[0].passage
