@@ -120,20 +120,29 @@ def _with_list(sentences: list[Sentence], n: int, mark: Callable[[str], frozense
 
 
 def states(sentence: Sentence, kind: str, about_us: frozenset[str], history: bool,
-           names_company: bool = False) -> bool:
+           names_company: bool = False, after_company: bool = False) -> bool:
     """Whether the sentence states this kind of fact in the sense the question means.
 
     For kinds marked about_us (a date, a level), the sentence must also be about the company,
     unless the question asks about the standard's own history: it must name the company when
     its section does (`names_company`: "graded as basic or advanced" describes the scheme,
     not our grade), or else say what is held or was achieved ("In 2016, BSI created C5" is
-    not the date anyone was granted it).
+    not the date anyone was granted it). A sentence saying what is held right after one naming
+    the company goes on about it ("Contoso Vault passed an audit. Both services comply at the
+    high level"): `after_company`.
     """
     if kind not in sentence.kinds:
         return False
     if history or kind not in about_us:
         return True
-    return COMPANY in sentence.kinds if names_company else bool(sentence.kinds & {HOLDS, COMPANY})
+    if names_company:
+        return COMPANY in sentence.kinds or (after_company and HOLDS in sentence.kinds)
+    return bool(sentence.kinds & {HOLDS, COMPANY})
+
+
+def after_company(sentences: list[Sentence], i: int) -> bool:
+    """Whether sentence i follows one naming the company (see `states`)."""
+    return i > 0 and COMPANY in sentences[i - 1].kinds
 
 
 def names_company(sentences: Iterable[Sentence]) -> bool:
@@ -143,7 +152,8 @@ def names_company(sentences: Iterable[Sentence]) -> bool:
 def states_in(sentences: list[Sentence], kind: str, about_us: frozenset[str], history: bool) -> bool:
     """Whether any sentence of one section states this kind of fact (see `states`)."""
     ours = names_company(sentences)
-    return any(states(s, kind, about_us, history, ours) for s in sentences)
+    return any(states(s, kind, about_us, history, ours, after_company(sentences, i))
+               for i, s in enumerate(sentences))
 
 
 def choose_passage(sentences: list[Sentence], weights: Mapping[str, float], *,
@@ -198,7 +208,8 @@ def choose_passage(sentences: list[Sentence], weights: Mapping[str, float], *,
     if number_line is not None:
         chosen += [i for i, s in enumerate(sentences) if s.text == number_line][:1]
     for kind in asks:
-        stating = [x for x in scored if states(sentences[x[2]], kind, about_us, history, ours)] or [
+        stating = [x for x in scored
+                   if states(sentences[x[2]], kind, about_us, history, ours, after_company(sentences, x[2]))] or [
             x for x in scored if hint(kind) in sentences[x[2]].kinds]
         # A second kind asked is a second fact: prefer a sentence not quoted yet.
         fresh = [x for x in stating if x[2] not in chosen] or stating

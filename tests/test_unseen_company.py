@@ -174,3 +174,38 @@ def test_this_years_page_is_quoted_before_last_years(tmp_path: Path):
         engine.close()
     assert answer.results[0].certificate_numbers[0].number == "2222"
     assert answer.results[0].last_updated == "2026-03-01"
+
+
+def test_a_level_stated_right_after_the_company_is_named_is_ours(tmp_path: Path):
+    # "Both services comply at the high level" goes on about the services the sentence
+    # before names; the overview's "intermediate or high level" describes the scheme.
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for name in ("contoso-kestrel.md", "contoso-heron.md"):
+        (seeds / name).write_text(PAGES[name], encoding="utf-8")
+    (seeds / "contoso-wren.md").write_text("""---
+title: Wren Security Framework (WSF)
+---
+
+# Wren Security Framework (WSF)
+
+## WSF overview
+
+The framework is mandatory for systems handling information at an intermediate or high level
+of sensitivity.
+
+## Contoso and WSF
+
+Contoso Vault and Contoso Relay have gone through a rigorous assessment by Northwind Assurance,
+an independent auditor. Northwind reports that both services comply at the high level with the
+framework.
+""", encoding="utf-8")
+    paths = Paths(seeds_dir=seeds, data_dir=ROOT / "data", index_dir=tmp_path / "index")
+    build_index(paths)
+    engine = Engine.open(paths)
+    try:
+        answer = engine.ask("wsf - which level?")
+    finally:
+        engine.close()
+    assert "comply at the high level" in answer.results[0].passage
+    assert "level" not in answer.not_stated
