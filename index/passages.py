@@ -97,13 +97,25 @@ MAX_ITEM_LENGTH = 160
 LIST_SEPARATOR = " · "   # the readers' ROW_SEPARATOR: one mark for "next item" everywhere
 
 
+# "The following documents cover AWS KMS. To view them, use AWS Artifact." then the list.
+_ANNOUNCES_RE = re.compile(r"(?i)\b(?:the following|as follows|listed below|below)\b")
+
+
+def _announces_list(sentences: list[Sentence], n: int) -> bool:
+    """The last sentence of a paragraph that announces a list ("the following …") stands for
+    the paragraph: the list comes right after it."""
+    last = n + 1 == len(sentences) or sentences[n + 1].block != sentences[n].block
+    return last and any(_ANNOUNCES_RE.search(s.text) for s in sentences[max(0, n - 3):n + 1]
+                        if s.block == sentences[n].block)
+
+
 def _with_list(sentences: list[Sentence], n: int, mark: Callable[[str], frozenset[str]],
                per_block: Counter[int]) -> Sentence:
     """A sentence that introduces a list ends in ":" and is followed by short one-sentence
     paragraphs (the list items): it states what it says together with its items, and is
     quoted with them."""
     intro = sentences[n]
-    if intro.kind != "text" or not intro.text.endswith(":"):
+    if intro.kind != "text" or not (intro.text.endswith(":") or _announces_list(sentences, n)):
         return intro
     items: list[Sentence] = []
     for s in sentences[n + 1:n + 1 + MAX_LIST_ITEMS]:
