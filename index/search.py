@@ -330,12 +330,15 @@ class Engine:
         pairs = list(dict.fromkeys([(t.fieldname, t.text) for t in query.subqueries] + common))
         matched = self._matched(pairs, found)
         typed = plan.ids | {t for c in plan.concepts for t in c.stems}
-        hits: list[_Hit] = []
+        candidates = []
         for hit in found:
             stated = self._stated_share(hit["data"]["sentences"], plan, asked_kinds)
             seen = self._what_matches(hit, plan, weights, total, typed, stated, matched[hit.docnum])
             if self._may_answer(seen, plan, required):
-                hits.append(_Hit(hit.fields(), self._rank(hit, seen, plan, term_weights, stated)))
+                candidates.append((hit, seen, stated))
+        beyond = self._beyond_named(plan, weights, [seen for _, seen, _ in candidates])
+        hits = [_Hit(hit.fields(), self._rank(hit, seen, plan, term_weights, stated, beyond(seen)))
+                for hit, seen, stated in candidates]
         hits.sort(key=lambda h: h.score, reverse=True)
         _newer_first(hits)
         if not hits:
@@ -377,6 +380,24 @@ class Engine:
             ids_found=bool(typed & section_ids - self._name_ids(hit["cert"])) or doc_stated,
         )
 
+    def _beyond_named(self, plan: Plan, weights: dict[int, float],
+                      seen: list["_Seen"]) -> Callable[["_Seen"], bool]:
+        """Which sections that state a certification's name rank as if they were its own.
+
+        "Is KMS FedRAMP High?": no FedRAMP section says anything about KMS, the question's
+        main subject (its heaviest word); KMS's own page states FedRAMP and covers it. Such
+        a page, covering more of the question than any of the certification's sections,
+        answers like one of them."""
+        subjects = [c for c in plan.concepts if not c.cue]
+        if not plan.named or not subjects:
+            return lambda s: False
+        subject = max(subjects, key=lambda c: weights[id(c)])
+        named = [s for s in seen if s.named]
+        if any(self._credit(subject, s.matched) for s in named):
+            return lambda s: False
+        best = max((s.coverage for s in named), default=0.0)
+        return lambda s: s.mentions and s.coverage > best and bool(self._credit(subject, s.matched))
+
     def _may_answer(self, seen: "_Seen", plan: Plan, required: set[str]) -> bool:
         """A question that names a certification is answered by its sections, or by another
         section that mentions that name or states the document asked for; otherwise by a
@@ -406,14 +427,14 @@ class Engine:
                    for k in asked_kinds) / len(asked_kinds)
 
     def _rank(self, hit, seen: "_Seen", plan: Plan, term_weights: dict[str, float],
-              stated: float | None) -> float:
+              stated: float | None, beyond_named: bool = False) -> float:
         """BM25 weighed by how much of the question the section covers and is about."""
         data = hit["data"]
         # A certification made for what is asked (its names, title, topics) ranks first.
         score = hit.score * (0.5 + seen.coverage) ** COVERAGE_POWER * (1 + seen.on_topic)
         # Named, and covering the rest of the question too, ranks first; a section that only
         # carries the name does not outrank one that answers the rest.
-        score *= 1 + seen.coverage if seen.named else 1.0
+        score *= 1 + seen.coverage if seen.named or beyond_named else 1.0
         if plan.number_intent or plan.product_terms:
             _, specific = order_numbers(data["numbers"], term_weights, plan.product_terms)
             # Asked for a number: the part stating the matching one, or any, before the rest.

@@ -209,3 +209,47 @@ framework.
         engine.close()
     assert "comply at the high level" in answer.results[0].passage
     assert "level" not in answer.not_stated
+
+
+def test_a_product_page_stating_the_certification_answers_for_that_product(tmp_path: Path):
+    # "Is KLS OCS High?": no section of the OCS page says anything about KLS; the page of
+    # the Key Ledger Service lists OCS High, and answers.
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for name in ("contoso-kestrel.md", "contoso-heron.md"):
+        (seeds / name).write_text(PAGES[name], encoding="utf-8")
+    (seeds / "contoso-osprey.md").write_text("""---
+title: Osprey Cloud Standard (OCS)
+---
+
+# Osprey Cloud Standard (OCS)
+
+## OCS overview
+
+The Osprey Cloud Standard (OCS) has a Moderate and a High baseline. OCS High applies to the
+most sensitive unclassified data, and OCS Moderate to most other data.
+
+## Contoso and OCS
+
+Contoso Vault and Contoso Relay received an OCS High authorization from the Osprey board.
+""", encoding="utf-8")
+    (seeds / "contoso-ledger.md").write_text("""---
+title: Compliance validation for Contoso Key Ledger Service
+---
+
+# Compliance validation for Contoso Key Ledger Service
+
+The following compliance documents cover Contoso KLS. To view them, use the portal.
+
+- Kestrel Data Seal certificate
+- OCS High authorization letter
+""", encoding="utf-8")
+    paths = Paths(seeds_dir=seeds, data_dir=ROOT / "data", index_dir=tmp_path / "index")
+    build_index(paths)
+    engine = Engine.open(paths)
+    try:
+        answer = engine.ask("is kls ocs high?")
+    finally:
+        engine.close()
+    assert answer.results[0].title == "Compliance validation for Contoso Key Ledger Service"
+    assert "OCS High authorization letter" in answer.results[0].passage
