@@ -93,6 +93,23 @@ def engine(contoso: Paths) -> Engine:
     eng.close()
 
 
+def _ask_over(tmp_path: Path, pages: dict[str, str], question: str):
+    """Build an index over Contoso's two holding pages plus `pages`, and ask one question."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for name in ("contoso-kestrel.md", "contoso-heron.md"):
+        (seeds / name).write_text(PAGES[name], encoding="utf-8")
+    for name, text in pages.items():
+        (seeds / name).write_text(text, encoding="utf-8")
+    paths = Paths(seeds_dir=seeds, data_dir=ROOT / "data", index_dir=tmp_path / "index")
+    build_index(paths)
+    engine = Engine.open(paths)
+    try:
+        return engine.ask(question)
+    finally:
+        engine.close()
+
+
 def test_the_company_and_its_products_are_read_from_the_pages(contoso: Paths):
     catalog = load_catalog(contoso.data_dir)
     sections, _ = load_sections(contoso.seeds_dir, catalog)
@@ -113,11 +130,8 @@ def test_our_level_is_quoted_not_the_schemes_levels(engine: Engine):
 def test_do_we_have_it_is_answered_where_the_company_holds_it(tmp_path: Path):
     # The overview names the scheme more often and says providers "are certified" (the
     # scheme's words); the section naming Contoso says what Contoso holds, and answers.
-    seeds = tmp_path / "seeds"
-    seeds.mkdir()
-    (seeds / "contoso-atlas.md").write_text(PAGES["contoso-atlas.md"], encoding="utf-8")
-    (seeds / "contoso-kestrel.md").write_text(PAGES["contoso-kestrel.md"], encoding="utf-8")
-    (seeds / "contoso-osprey.md").write_text("""---
+    pages = {
+        "contoso-osprey.md": """---
 title: Osprey Cloud Standard (OCS)
 ---
 
@@ -133,14 +147,9 @@ buyers a common OCS baseline, and OCS certified providers can state which OCS ti
 After rigorous assessments by the certification body over several months, Contoso Vault
 received OCS certification across all three service classifications. Contoso was the first
 provider to do so, and the assessment covered every region it operates.
-""", encoding="utf-8")
-    paths = Paths(seeds_dir=seeds, data_dir=ROOT / "data", index_dir=tmp_path / "index")
-    build_index(paths)
-    engine = Engine.open(paths)
-    try:
-        answer = engine.ask("do we have ocs?")
-    finally:
-        engine.close()
+""",
+    }
+    answer = _ask_over(tmp_path, pages, "do we have ocs?")
     assert answer.results[0].title.endswith("Contoso and OCS")
     assert "Contoso Vault received OCS certification" in answer.results[0].passage
 
@@ -179,11 +188,8 @@ def test_this_years_page_is_quoted_before_last_years(tmp_path: Path):
 def test_a_level_stated_right_after_the_company_is_named_is_ours(tmp_path: Path):
     # "Both services comply at the high level" goes on about the services the sentence
     # before names; the overview's "intermediate or high level" describes the scheme.
-    seeds = tmp_path / "seeds"
-    seeds.mkdir()
-    for name in ("contoso-kestrel.md", "contoso-heron.md"):
-        (seeds / name).write_text(PAGES[name], encoding="utf-8")
-    (seeds / "contoso-wren.md").write_text("""---
+    pages = {
+        "contoso-wren.md": """---
 title: Wren Security Framework (WSF)
 ---
 
@@ -199,14 +205,9 @@ of sensitivity.
 Contoso Vault and Contoso Relay have gone through a rigorous assessment by Northwind Assurance,
 an independent auditor. Northwind reports that both services comply at the high level with the
 framework.
-""", encoding="utf-8")
-    paths = Paths(seeds_dir=seeds, data_dir=ROOT / "data", index_dir=tmp_path / "index")
-    build_index(paths)
-    engine = Engine.open(paths)
-    try:
-        answer = engine.ask("wsf - which level?")
-    finally:
-        engine.close()
+""",
+    }
+    answer = _ask_over(tmp_path, pages, "wsf - which level?")
     assert "comply at the high level" in answer.results[0].passage
     assert "level" not in answer.not_stated
 
@@ -214,11 +215,8 @@ framework.
 def test_a_product_page_stating_the_certification_answers_for_that_product(tmp_path: Path):
     # "Is KLS OCS High?": no section of the OCS page says anything about KLS; the page of
     # the Key Ledger Service lists OCS High, and answers.
-    seeds = tmp_path / "seeds"
-    seeds.mkdir()
-    for name in ("contoso-kestrel.md", "contoso-heron.md"):
-        (seeds / name).write_text(PAGES[name], encoding="utf-8")
-    (seeds / "contoso-osprey.md").write_text("""---
+    pages = {
+        "contoso-osprey.md": """---
 title: Osprey Cloud Standard (OCS)
 ---
 
@@ -232,8 +230,8 @@ most sensitive unclassified data, and OCS Moderate to most other data.
 ## Contoso and OCS
 
 Contoso Vault and Contoso Relay received an OCS High authorization from the Osprey board.
-""", encoding="utf-8")
-    (seeds / "contoso-ledger.md").write_text("""---
+""",
+        "contoso-ledger.md": """---
 title: Compliance validation for Contoso Key Ledger Service
 ---
 
@@ -243,13 +241,27 @@ The following compliance documents cover Contoso KLS. To view them, use the port
 
 - Kestrel Data Seal certificate
 - OCS High authorization letter
-""", encoding="utf-8")
-    paths = Paths(seeds_dir=seeds, data_dir=ROOT / "data", index_dir=tmp_path / "index")
-    build_index(paths)
-    engine = Engine.open(paths)
-    try:
-        answer = engine.ask("is kls ocs high?")
-    finally:
-        engine.close()
+""",
+    }
+    answer = _ask_over(tmp_path, pages, "is kls ocs high?")
     assert answer.results[0].title == "Compliance validation for Contoso Key Ledger Service"
     assert "OCS High authorization letter" in answer.results[0].passage
+
+
+def test_the_standard_an_audit_follows_is_quoted_when_asked(tmp_path: Path):
+    page = """---
+title: Lark Banking Audit
+---
+
+# Lark Banking Audit
+
+## About the Lark audit
+
+Lark's banking regulators have issued 12 regulations for outsourcing to the cloud. Contoso Vault
+completed the Lark audit, performed by an independent third-party audit agency.
+
+Customers can request the audit report from their account manager. The audit approach follows
+the ISAE3000 guidelines issued by the IAASB.
+"""
+    answer = _ask_over(tmp_path, {"contoso-lark.md": page}, "lark audit: which audit standard?")
+    assert "follows the ISAE3000 guidelines" in answer.results[0].passage
