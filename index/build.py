@@ -32,7 +32,7 @@ from .config import Paths
 from .errors import BuildError
 from .ingest import Section, Skipped, load_sections
 from .store import FORMAT, content_hash, current_path, document_files, fingerprint, read_manifest
-from .naming import certification_of, company_names
+from .naming import certification_of, company_names, with_bare_numbers
 from .asks import HOLDS, SentenceMarker, raw_asks
 from .passages import StoredNumber, sentences_of
 
@@ -209,6 +209,8 @@ def build_index(paths: Paths, *, force: bool = True, strict: bool = False) -> Bu
             of_section = [certification_of(section, catalog) for section in sections]
             for cert in of_section:
                 certs.setdefault(cert.key, cert)
+            certs = with_bare_numbers(certs)
+            of_section = [certs[cert.key] for cert in of_section]
             marker = SentenceMarker(catalog.vocabulary.asks, catalog.vocabulary.company_names,
                                     _company(sections, list(certs.values()), catalog))
             ix = windex.create_in(str(target), make_schema())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from functools import lru_cache
 
 from .analysis import plain_tokens
@@ -145,6 +146,29 @@ def certification_of(section: Section, catalog: Catalog) -> Certification:
     for title in dict.fromkeys(t for t in (name, section.doc_title or section.family) if t):
         names += [title, *title_names(title, stopwords), *defined_names(_first_text(section), title, generic)]
     return Certification(key=slug(name), name=name, titles=(name,), names=tuple(dict.fromkeys(names)))
+
+
+# A standard's number in one of its names: "ISO/IEC 27017" -> 27017, "FIPS 140-2" -> 140-2.
+_STANDARD_NUMBER_RE = re.compile(r"(?<![\w.\-])[A-Z]{2,}(?:/[A-Z]{2,})*[\s-]+(\d{4,5}|\d{3}-\d{1,2})(?![\w\-])")
+_YEAR_RE = re.compile(r"^(?:19|20)\d\d$")
+
+
+def with_bare_numbers(certs: dict[str, Certification]) -> dict[str, Certification]:
+    """Standards are called by their number alone ("27017 cert number?"): the number of
+    "ISO/IEC 27017" becomes a name of that certification too, unless another certification's
+    names hold the same number (then it says nothing about which one is meant)."""
+    numbers: dict[str, set[str]] = {}
+    for key, cert in certs.items():
+        for name in (cert.name, *cert.titles, *cert.names):
+            for m in _STANDARD_NUMBER_RE.finditer(name):
+                if not _YEAR_RE.match(m.group(1)):
+                    numbers.setdefault(m.group(1), set()).add(key)
+    own: dict[str, list[str]] = {}
+    for number, keys in numbers.items():
+        if len(keys) == 1:
+            own.setdefault(next(iter(keys)), []).append(number)
+    return {key: replace(cert, names=tuple(dict.fromkeys([*cert.names, *own.get(key, [])])))
+            for key, cert in certs.items()}
 
 
 # --- the company --------------------------------------------------------------------------
