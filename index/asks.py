@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from .analysis import plain_tokens
 
@@ -118,6 +119,11 @@ class Cues:
                 about.add(ask["name"])
         phrases.sort(key=lambda p: len(p[0]), reverse=True)
         return cls(tuple(phrases), tuple(cjk), tuple(patterns), labels, frozenset(about), absorbs)
+
+    @cached_property
+    def words(self) -> frozenset[str]:
+        """Every word of every cue: typed as such, never a typo of another word."""
+        return frozenset(t for tokens, _ in self.by_phrase for t in tokens)
 
     def asked(self, text: str, tokens: list[str]) -> tuple[list[str], set[int]]:
         """Kinds asked, in the order the question asks them, and the token positions used.

@@ -258,6 +258,13 @@ def _fuzzy_name(lexicon: Lexicon, tokens: list[str], i: int) -> tuple[Phrase, in
     return best
 
 
+def _typo_fixed(word: str, known: Callable[[str], bool], correct: Callable[[str], str | None]) -> str:
+    """The word as the documents spell it, when it is unknown and one of theirs is that close."""
+    if known(word) or not word.isalpha() or CJK_RE.match(word):
+        return word
+    return correct(word) or word
+
+
 def plan_question(question: str, lexicon: Lexicon, known: Callable[[str], bool],
                   correct: Callable[[str], str | None]) -> Plan:
     """Read a question. `known(word)`: is this word in the documents; `correct(word)`: a fix."""
@@ -306,7 +313,10 @@ def plan_question(question: str, lexicon: Lexicon, known: Callable[[str], bool],
     for k, (_, start, end) in enumerate(spans):
         if used[k]:
             unnamed[start:end] = " " * (end - start)
-    plan.asks, cue_positions = lexicon.cues.asked("".join(unnamed), [t if not used[k] else "" for k, t in enumerate(tokens)])
+    # A cue typed with a typo ("assesor?", "who certifed") still says what is asked.
+    cue_tokens = ["" if used[k] else t if t in lexicon.cues.words else _typo_fixed(t, known, correct)
+                  for k, t in enumerate(tokens)]
+    plan.asks, cue_positions = lexicon.cues.asked("".join(unnamed), cue_tokens)
 
     seen: set[str] = set()
     i = 0

@@ -160,6 +160,11 @@ def test_the_auditor_sentence_beats_a_heading_with_the_word_audit(engine: Engine
     assert answer.not_stated == ()
 
 
+def test_a_cue_typed_with_a_typo_still_asks_for_its_fact(engine: Engine):
+    answer = engine.ask("aca audtor?")
+    assert "Northwind Assurance, an independent auditor" in answer.results[0].passage
+
+
 def test_a_list_is_quoted_with_the_sentence_introducing_it(engine: Engine):
     answer = engine.ask("aca - which regions?")
     passage = answer.results[0].passage
