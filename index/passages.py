@@ -171,7 +171,7 @@ def states_in(sentences: list[Sentence], kind: str, about_us: frozenset[str], hi
 def choose_passage(sentences: list[Sentence], weights: Mapping[str, float], *,
                    name_sets: Iterable[frozenset[str]] = (), asks: Iterable[str] = (),
                    about_us: frozenset[str] = frozenset(), history: bool = False,
-                   want_definition: bool = False, number_line: str | None = None) -> str:
+                   want_definition: bool = False, number_lines: tuple[str, ...] = ()) -> str:
     """The sentences that answer, in source order.
 
     `weights` maps a question term to how much it says (rarer = more); a sentence that names
@@ -179,7 +179,7 @@ def choose_passage(sentences: list[Sentence], weights: Mapping[str, float], *,
     asked (`asks`: a count, a level, the auditor …), the best sentence stating that kind is
     quoted, so the fact asked is in the passage; with nothing particular asked, a sentence
     saying what the company holds comes before a definition. Headings count for less. When a
-    certificate number answers, its line (`number_line`) is always quoted. Non-adjacent
+    certificate number answers, its line (`number_lines`, one per product asked) is always quoted. Non-adjacent
     sentences are joined with " … " so the reader sees text was left out.
     """
     if not sentences:
@@ -190,7 +190,7 @@ def choose_passage(sentences: list[Sentence], weights: Mapping[str, float], *,
     name_bonus = 0.5 * top_weight
     asked_holds = HOLDS in asks
     asks = [k for k in asks if k not in (HOLDS, NUMBER)]
-    holds_first = not asks and not want_definition and number_line is None
+    holds_first = not asks and not want_definition and not number_lines
     if holds_first and asked_holds:
         # "Do we hold X?" and nothing else: the sentence saying what is held answers it,
         # even when it calls X "the said certification".
@@ -217,8 +217,8 @@ def choose_passage(sentences: list[Sentence], weights: Mapping[str, float], *,
     scored = [(score(s), -i, i) for i, s in enumerate(sentences)]
     ours = names_company(sentences)
     chosen: list[int] = []
-    if number_line is not None:
-        chosen += [i for i, s in enumerate(sentences) if s.text == number_line][:1]
+    for line in number_lines:
+        chosen += [i for i, s in enumerate(sentences) if s.text == line and i not in chosen][:1]
     for kind in asks:
         stating = [x for x in scored
                    if states(sentences[x[2]], kind, about_us, history, ours, after_company(sentences, x[2]))] or [
@@ -240,7 +240,7 @@ def choose_passage(sentences: list[Sentence], weights: Mapping[str, float], *,
             chosen.append(runner[2])
     elif len(chosen) == 1:
         # One number line or fact sentence: add the best other sentence when it says as much.
-        share = RUNNER_SHARE if number_line is not None else FACT_RUNNER_SHARE
+        share = RUNNER_SHARE if number_lines else FACT_RUNNER_SHARE
         runner = max((x for x in scored if x[2] not in chosen), default=None)
         if runner and runner[0] > 0 and runner[0] >= share * scored[chosen[0]][0]:
             chosen.append(runner[2])

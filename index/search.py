@@ -32,7 +32,7 @@ from .errors import BuildError, DataError
 from .store import current_path, ensure_index, open_index, read_manifest, unreadable, usable
 from .analysis import CJK_RE, identifiers, plain_tokens, stem
 from .asks import COMPANY, COUNT, HOLDS, NUMBER, hint
-from .passages import choose_passage, order_numbers, states_in
+from .passages import StoredNumber, choose_passage, order_numbers, states_in
 from .query import Concept, Lexicon, Plan, osa_distance, plan_question
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ MAX_RESULTS = 3
 FOLLOWER_SHARE = 0.35          # a second or third result must score this share of the first
 NUMBER_MATCH_FACTOR = 1.5      # asked for a number: parts stating one (the matching one) rank first
 FACT_FACTOR = 0.5              # asked for a kind of fact: a section stating it ranks first
+MAX_NUMBER_LINES = 3           # number lines quoted in one passage (all of them are listed)
 
 
 @dataclass(frozen=True)
@@ -497,6 +498,22 @@ class Engine:
                     term_weights[t] = max(term_weights.get(t, 0.0), w * credit)
         return term_weights
 
+    @staticmethod
+    def _number_lines(numbers: list[StoredNumber], specific: bool, plan: Plan) -> tuple[str, ...]:
+        """The number lines the passage quotes: the best match, and the one of each product
+        asked ("cert #s for block storage and cloud delivery"); asked for them all, the first
+        few; otherwise a lone number."""
+        if plan.all_intent and len(numbers) > 1:
+            return tuple(n.text for n in numbers[:MAX_NUMBER_LINES])
+        if not specific:
+            return (numbers[0].text,) if len(numbers) == 1 else ()
+        lines = [numbers[0].text]
+        for product in plan.product_terms:
+            line = next((n.text for n in numbers if product and product <= n.terms), None)
+            if line and line not in lines:
+                lines.append(line)
+        return tuple(lines[:MAX_NUMBER_LINES])
+
     def _result(self, hit: _Hit, plan: Plan, term_weights: dict[str, float]) -> Result:
         data = hit.fields["data"]
         numbers, specific = order_numbers(data["numbers"], term_weights, plan.product_terms)
@@ -519,7 +536,7 @@ class Engine:
             data["sentences"], term_weights, name_sets=self.lexicon.alias_stems(hit.fields["cert"]),
             asks=asks, about_us=self.lexicon.cues.about_us, history=plan.history,
             want_definition=plan.definition_intent,
-            number_line=numbers[0].text if show_numbers and (specific or len(numbers) == 1) else None)
+            number_lines=self._number_lines(numbers, specific, plan) if show_numbers else ())
         return Result(
             certification=data["certification"],
             title=data["title"],

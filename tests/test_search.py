@@ -204,3 +204,10 @@ def test_matched_terms_read_from_stored_data_are_what_whoosh_records(engine):
         for hit in recorded:
             whoosh = {(f, t.decode() if isinstance(t, bytes) else t) for f, t in hit.matched_terms()}
             assert ours[hit.docnum] == whoosh, (question, hit["title"])
+
+
+def test_numbers_asked_for_two_products_quote_both_lines(engine):
+    answer = engine.ask("TRUCS certificate numbers for object storage and database?")
+    passage = answer.results[0].passage
+    assert "Cloud Object Storage Services No: 02016" in passage
+    assert "Cloud Data Storage Services No: 03004" in passage
