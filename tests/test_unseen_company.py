@@ -253,8 +253,7 @@ The following compliance documents cover Contoso KLS. To view them, use the port
     assert "OCS High authorization letter" in answer.results[0].passage
 
 
-def test_the_standard_an_audit_follows_is_quoted_when_asked(tmp_path: Path):
-    page = """---
+LARK = """---
 title: Lark Banking Audit
 ---
 
@@ -263,10 +262,19 @@ title: Lark Banking Audit
 ## About the Lark audit
 
 Lark's banking regulators have issued 12 regulations for outsourcing to the cloud. Contoso Vault
-completed the Lark audit, performed by an independent third-party audit agency.
+completed the Lark audit, performed by an independent third-party audit agency. This independent
+audit report shows that Contoso Vault meets the regulations of Lark's banking regulators.
 
 Customers can request the audit report from their account manager. The audit approach follows
 the ISAE3000 guidelines issued by the IAASB.
 """
-    answer = _ask_over(tmp_path, {"contoso-lark.md": page}, "lark audit: which audit standard?")
+
+
+def test_the_standard_an_audit_follows_is_quoted_when_asked(tmp_path: Path):
+    answer = _ask_over(tmp_path, {"contoso-lark.md": LARK}, "lark audit: which audit standard?")
     assert "follows the ISAE3000 guidelines" in answer.results[0].passage
+
+
+def test_how_to_get_a_report_is_quoted_when_asked(tmp_path: Path):
+    answer = _ask_over(tmp_path, {"contoso-lark.md": LARK}, "can we share the lark audit report with a bank?")
+    assert "Customers can request the audit report from their account manager" in answer.results[0].passage
