@@ -278,3 +278,4 @@ def test_the_standard_an_audit_follows_is_quoted_when_asked(tmp_path: Path):
 def test_how_to_get_a_report_is_quoted_when_asked(tmp_path: Path):
     answer = _ask_over(tmp_path, {"contoso-lark.md": LARK}, "can we share the lark audit report with a bank?")
     assert "Customers can request the audit report from their account manager" in answer.results[0].passage
+

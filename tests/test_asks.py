@@ -1,0 +1,58 @@
+"""The vocabulary of data/: which kind of fact a question asks, and which sentences state it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index.analysis import plain_tokens
+from index.asks import Cues, SentenceMarker, raw_asks
+from index.catalog import load_catalog
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def asks():
+    return load_catalog(ROOT / "data").vocabulary.asks
+
+
+def _asked(asks, question: str) -> list[str]:
+    kinds, _ = Cues.from_raw(raw_asks(asks)).asked(question, plain_tokens(question))
+    return kinds
+
+
+def _states(asks, sentence: str) -> frozenset[str]:
+    return SentenceMarker(asks, ("Contoso",)).kinds(sentence)
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("audited or just us saying so?", "auditor"),
+    ("is it third party audited?", "auditor"),
+    ("which audit standard did they use", "basis"),
+    ("what is it based on", "basis"),
+    ("can we share the audit report", "access"),
+    ("where do i get the certificate", "access"),
+])
+def test_questions_ask_for_their_kind_of_fact(asks, question: str, kind: str):
+    assert kind in _asked(asks, question)
+
+
+def test_what_we_provide_is_not_asking_how_to_get_a_report(asks):
+    assert "access" not in _asked(asks, "hipaa - what do we actually provide")
+
+
+@pytest.mark.parametrize("sentence, kind", [
+    ("Contoso Vault complies with the model through self-assessment.", "auditor"),
+    ("The audit approach follows the ISAE3000 guidelines issued by IAASB.", "basis"),
+    ("C5 is based on ISO/IEC 27001:2013 and the CSA Cloud Controls Matrix.", "basis"),
+    ("Customers can obtain a copy of the Contoso audit report.", "access"),
+    ("To view them, use the compliance portal.", "access"),
+])
+def test_sentences_state_their_kind_of_fact(asks, sentence: str, kind: str):
+    assert kind in _states(asks, sentence)
+
+
+def test_the_company_obtaining_a_certificate_is_not_how_customers_get_a_report(asks):
+    assert "access" not in _states(asks, "Contoso has obtained the OSPAR attestation since June 2020.")
