@@ -395,3 +395,36 @@ def test_the_settings_are_documented() -> None:
     for name in ("CERTDESK_ESCALATION_CHANNEL", "CERTDESK_ESCALATION_GROUP"):
         assert f"| `{name}` |" in readme and f"# {name}=" in example
     assert "### Hand-off to compliance" in readme and "### Ask certdesk on any message" in readme
+
+
+@pytest.mark.parametrize("state, logged", [
+    ("member", '"Ask compliance" posts in C0ESC, tagging S0COMP'),
+    ("not a member", "certdesk is not a member of CERTDESK_ESCALATION_CHANNEL C0ESC; "
+                     '"Ask compliance" fails until /invite @certdesk there'),
+    ("private without us", "CERTDESK_ESCALATION_CHANNEL C0ESC: Slack could not show it to certdesk "
+                           "(channel_not_found)"),
+    ("shared", "CERTDESK_ESCALATION_CHANNEL C0ESC is shared with another organisation"),
+    ("archived", "CERTDESK_ESCALATION_CHANNEL C0ESC is archived"),
+])
+def test_serve_says_at_start_up_whether_hand_offs_can_work(settings: Settings, workspace: FakeSlack,
+                                                           caplog: pytest.LogCaptureFixture,
+                                                           state: str, logged: str) -> None:
+    from dataclasses import replace
+
+    from bot.server import check_escalation
+
+    caplog.set_level(logging.INFO, logger="bot")
+    channel = {"member": internal_channel(ESCALATION, is_member=True),
+               "not a member": internal_channel(ESCALATION, is_member=False),
+               "shared": shared_channel(ESCALATION),
+               "archived": internal_channel(ESCALATION, is_archived=True, is_member=True)}.get(state)
+    if channel:
+        workspace.channels[ESCALATION] = channel
+    check_escalation(replace(settings, escalation_channel=ESCALATION, escalation_group=GROUP))
+    (record,) = [r for r in caplog.records if r.name == "bot.server"]
+    assert logged in record.getMessage()
+    assert record.levelno == (logging.INFO if state == "member" else logging.WARNING)
+
+    caplog.clear()
+    check_escalation(settings)    # unset: said, and nothing asked of Slack
+    assert "hand-off to compliance is off" in caplog.text

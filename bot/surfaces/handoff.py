@@ -197,6 +197,28 @@ def log_undelivered(service: AnswerService, escalation: Escalation, problem: str
                 escalation.channel, problem, question, who or "unknown")
 
 
+def check_escalation_channel(client: WebClient, escalation: Escalation) -> str | None:
+    """At start-up: what would make every hand-off fail, in one line for the operator (None
+    when the channel looks right). A warning, not a stop: everything else still works, and
+    each failed click tells the clicker what to do."""
+    channel = escalation.channel
+    try:
+        info = client.conversations_info(channel=channel)["channel"]
+    except Exception as error:
+        return (f"CERTDESK_ESCALATION_CHANNEL {channel}: Slack could not show it to certdesk "
+                f"({describe(error)}): a private channel certdesk is not in, or a wrong ID; "
+                "\"Ask compliance\" fails until /invite @certdesk there")
+    if any(info.get(flag) for flag in ("is_ext_shared", "is_pending_ext_shared", "is_shared")):
+        return (f"CERTDESK_ESCALATION_CHANNEL {channel} is shared with another organisation; "
+                "\"Ask compliance\" refuses to post there: choose an internal channel")
+    if info.get("is_archived"):
+        return f"CERTDESK_ESCALATION_CHANNEL {channel} is archived; \"Ask compliance\" fails until it is changed"
+    if info.get("is_member") is False:
+        return (f"certdesk is not a member of CERTDESK_ESCALATION_CHANNEL {channel}; "
+                "\"Ask compliance\" fails until /invite @certdesk there")
+    return None
+
+
 def say(respond: Respond, channel: str | None, message: Message) -> None:
     """To the clicker alone, leaving the answer they clicked on as it is."""
     send_response(respond, "hand-off notice", channel, response_type="ephemeral",
