@@ -428,3 +428,22 @@ def test_serve_says_at_start_up_whether_hand_offs_can_work(settings: Settings, w
     caplog.clear()
     check_escalation(settings)    # unset: said, and nothing asked of Slack
     assert "hand-off to compliance is off" in caplog.text
+
+
+def test_a_bug_while_handing_off_does_not_count_as_sent(served: Served, fake_slack: FakeSlack,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    real = handoff.render_escalation
+
+    def broken(**kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(handoff, "render_escalation", broken)
+    value = json.dumps({"q": QUESTION})
+    click(served, value, "broken")
+    told = said(fake_slack, "broken")["text"]
+    assert told.startswith("Sorry, something went wrong on my side") and f">{QUESTION}" in told
+    assert "hand-off to C0ESC failed (error)" in caplog.text and QUESTION in caplog.text
+    monkeypatch.setattr(handoff, "render_escalation", real)
+    click_until_sent(served, value)
+    escalations(fake_slack)

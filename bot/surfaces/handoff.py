@@ -59,7 +59,10 @@ SHARED_ESCALATION = ("I didn't send this to compliance: {channel} is shared with
                      "runs certdesk to check CERTDESK_ESCALATION_CHANNEL. Your question:")
 FAILED = ("Sorry, I couldn't reach compliance just now (Slack said: {code}). Please try again "
           "in a minute, or post your question in {channel} yourself:")
+WENT_WRONG = ("Sorry, something went wrong on my side while sending this to compliance. Please "
+              "try again in a minute, or post your question in {channel} yourself:")
 
+OUR_ERROR = "error"
 _FIXES = {"not_in_channel": NOT_IN_CHANNEL, "channel_not_found": CHANNEL_NOT_FOUND,
           "is_archived": ARCHIVED}
 
@@ -110,8 +113,12 @@ def register(app: App, service: AnswerService) -> None:
             log.info("hand-off from %s already sent; not posting it again", channel)
             say(respond, channel, render_channel_notice(ALREADY_SENT, escalation.channel))
             return
-        problem = send(service, client, escalation, handoff, user=user, channel=channel,
-                       container=container)
+        try:
+            problem = send(service, client, escalation, handoff, user=user, channel=channel,
+                           container=container)
+        except Exception:   # a bug of ours must not leave the click claimed as sent
+            log.exception("handing off a question from %s failed", channel)
+            problem = OUR_ERROR
         if problem is not None:
             service.forget(key)   # may be clicked again once fixed
             log_undelivered(service, escalation, problem, handoff.question, user)
@@ -181,6 +188,8 @@ def problem_notice(problem: str) -> str:
     """What the clicker is told for a hand-off that failed with `problem`."""
     if problem == "shared":
         return SHARED_ESCALATION
+    if problem == OUR_ERROR:
+        return WENT_WRONG
     return _FIXES.get(problem) or FAILED.replace("{code}", problem)
 
 
