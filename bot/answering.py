@@ -48,6 +48,7 @@ from .policy import REFUSAL, SHARED_NOTICE, ChannelInfoCache, Decision, Facts, d
 from .questionlog import QuestionLog
 from .ratelimit import RateLimiter, friendly_message
 from .requestlog import log_question
+from .settings import Escalation
 from .slackcalls import UserFacts, look_up_sharing, look_up_user, user_cache
 from .ttlcache import TTLCache
 
@@ -133,17 +134,19 @@ class Safety:
 
 class AnswerService:
     """Answers an asker for any surface, sharing one engine, de-dup record, search pool and
-    `Safety` between them all."""
+    `Safety` between them all. `escalation` (CERTDESK_ESCALATION_CHANNEL) puts "Ask
+    compliance" on answers; None leaves the button out everywhere."""
 
     def __init__(self, *, engine: AnswerSource, command: str, seen: SeenRecord,
                  search_pool: Executor, safety: Safety | None = None,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, escalation: Escalation | None = None) -> None:
         self.engine = engine
         self.command = command
         self.seen = seen
         self.search_pool = search_pool
         self.safety = safety or Safety()
         self.metrics = metrics
+        self.escalation = escalation
 
     # -- policy and rate limit --------------------------------------------------------------
 
@@ -171,11 +174,13 @@ class AnswerService:
     # -- answering --------------------------------------------------------------------------
 
     def reply(self, asker: Asker, text: str, client: WebClient, context: BoltContext, *,
-              surface: str, for_everyone: bool, share_button: bool = False) -> Reply:
+              surface: str, for_everyone: bool, share_button: bool = False,
+              about_ts: str | None = None) -> Reply:
         """facts → policy → (help) → rate limit → engine → render, recording the question.
 
         `for_everyone`: the answer is posted where others read (a mention's thread), so it
-        quotes public documents only, whatever the asker could see privately.
+        quotes public documents only, whatever the asker could see privately. `about_ts`:
+        the message the question was read from, for the hand-off's link.
         """
         started = time.monotonic()
         decision = self.decide(asker, client, context)
@@ -183,6 +188,7 @@ class AnswerService:
             return Reply(render_text(decision.refusal or REFUSAL), asker_only=True)
         if is_help(text):
             return Reply(render_help(self.command))
+        handoff = self.may_hand_off(decision, for_everyone)
         if for_everyone:
             decision = public_only(decision, SHARED_NOTICE)
         limited = self.admitted(asker)
@@ -200,7 +206,17 @@ class AnswerService:
         ref = self.record(asker, text, answer, started)
         self.log_request(surface, asker, answer, started)
         notice = decision.notice or (INTERNAL_NOTICE if quotes_internal(answer) else None)
-        return Reply(render_answer(answer, share_button=share_button, notice=notice, feedback_ref=ref))
+        return Reply(render_answer(answer, share_button=share_button, notice=notice, feedback_ref=ref,
+                                   handoff=handoff, about_ts=about_ts))
+
+    def may_hand_off(self, decision: Decision, for_everyone: bool) -> bool:
+        """Whether the answer carries "Ask compliance": hand-off is set up and the asker is
+        one of ours (an outsider may not page the compliance team). On an answer posted for
+        everyone, only where no outsider reads it (`audience` internal: a channel known not
+        to be shared), so a customer never sees, or clicks, an internal workflow's button."""
+        if self.escalation is None or not decision.ours:
+            return False
+        return not for_everyone or decision.audience == "internal"
 
     def reply_later(self, asker: Asker, text: str, client: WebClient, context: BoltContext, *,
                     surface: str, for_everyone: bool, share_button: bool = False) -> Future[Reply]:

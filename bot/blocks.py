@@ -5,8 +5,9 @@ The bot speaks in channels shared with customers, so rendering is deliberately d
 * Everything that came from a user (the question) or a document (passages, titles, labels)
   goes through `escape`, so `<!channel>` or `<@U123>` typed into a question or found in a
   PDF pings nobody. Every mrkdwn object is `verbatim`, so Slack does not link-ify channel
-  names, user names or URLs on its own either. The only unescaped `<...>` we ever emit is the
-  `<@U123>` of `shared_by`, which we validate.
+  names, user names or URLs on its own either. The only unescaped `<...>` we ever emit are the
+  `<@U123>` of `shared_by` and, in a hand-off to compliance, the asker, the channel, the
+  permalink and the `<!subteam^S123>` of the configured group: each validated by its shape.
 * Slack rejects a whole message that breaks a Block Kit limit, so long texts are shortened
   with "…" instead, always before escaping (an entity like `&amp;` is never cut in half).
   Certificate numbers live in their own header section and are never shortened or dropped.
@@ -32,6 +33,7 @@ MAX_HEADER = 150         # header block plain_text
 
 MAX_RESULTS = 3
 SHARE_ACTION_ID = "certdesk_share"
+HANDOFF_ACTION_ID = "certdesk_handoff"
 FEEDBACK_UP_ACTION_ID = "certdesk_feedback_up"
 FEEDBACK_DOWN_ACTION_ID = "certdesk_feedback_down"
 FALLBACK_PASSAGE_CHARS = 150
@@ -45,6 +47,9 @@ EXAMPLE_QUESTIONS = (
 NOT_FOUND = "Nothing in the certification documents answers this question."
 
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+_CONVERSATION_ID = re.compile(r"[CGD][A-Z0-9]{2,}")
+_GROUP_ID = re.compile(r"S[A-Z0-9]{2,}")
+_PERMALINK = re.compile(r"https://[^\s<>|]+")
 
 
 @dataclass(frozen=True)
@@ -216,6 +221,24 @@ def _feedback_buttons(ref: int) -> list[dict]:
                                      ("👎 Not helpful", FEEDBACK_DOWN_ACTION_ID))]
 
 
+def _handoff_value(question: str, top: str | None, about_ts: str | None) -> str:
+    """JSON `{"q": question, "top": certification or null, "m": ts or null}`, the question cut
+    so the value fits Slack's 2000 chars: what the hand-off posts, without asking again."""
+    return _fit(question, MAX_BUTTON_VALUE,
+                lambda s: json.dumps({"q": s, "top": top and top[:MAX_NAME], "m": about_ts},
+                                     ensure_ascii=False), ellipsis="")
+
+
+def _handoff_button(answer: Answer, about_ts: str | None) -> dict:
+    top = answer.results[0].certification if answer.answered and answer.results else None
+    return {
+        "type": "button",
+        "text": {"type": "plain_text", "text": "Ask compliance"},
+        "action_id": HANDOFF_ACTION_ID,
+        "value": _handoff_value(answer.question, top, about_ts),
+    }
+
+
 def _answered_fallback(result: Result) -> str:
     first = result.certificate_numbers[0] if result.certificate_numbers else None
     head = result.certification[:MAX_NAME]
@@ -245,13 +268,17 @@ def _not_found_blocks(answer: Answer) -> tuple[str, list[dict]]:
 
 
 def render_answer(answer: Answer, *, shared_by: str | None = None, share_button: bool = False,
-                  notice: str | None = None, feedback_ref: int | None = None) -> Message:
+                  notice: str | None = None, feedback_ref: int | None = None,
+                  handoff: bool = False, about_ts: str | None = None) -> Message:
     """The question restated, then up to three quoted results (or a not-found message).
 
     `shared_by` is a Slack user id; `notice` is our own one-line caveat; `share_button` is
     only honoured for answered questions (sharing "nothing found" is noise in a channel).
     `feedback_ref` (the question log's row id) adds helpful / not helpful buttons, also only
     to answered questions: an unanswered one is already on the compliance team's list.
+    `handoff` adds "Ask compliance" to answered and unanswered questions alike (an unanswered
+    one is when it helps most); `about_ts` is the message the question was read from (the
+    message shortcut), which the hand-off links to.
     """
     blocks = [_question_block(answer.question, shared_by)]
     tail: list[dict] = []
@@ -260,6 +287,8 @@ def render_answer(answer: Answer, *, shared_by: str | None = None, share_button:
     results = answer.results[:MAX_RESULTS] if answer.answered else ()
     if results:
         buttons = [_share_button(answer.question)] if share_button else []
+        if handoff:
+            buttons.append(_handoff_button(answer, about_ts))
         if feedback_ref is not None:
             buttons += _feedback_buttons(feedback_ref)
         if buttons:
@@ -281,7 +310,57 @@ def render_answer(answer: Answer, *, shared_by: str | None = None, share_button:
     else:
         text, not_found = _not_found_blocks(answer)
         blocks += not_found
+        if handoff:
+            tail.append({"type": "actions", "elements": [_handoff_button(answer, about_ts)]})
     return Message(text=text, blocks=blocks + tail)
+
+
+# --- hand-off to compliance ----------------------------------------------------------------
+
+
+def _channel_ref(channel: str | None) -> str | None:
+    """`<#C…>` (Slack shows the channel's name, linked) for a plain conversation id, else None:
+    the only unescaped channel reference we emit."""
+    return f"<#{channel}>" if channel and _CONVERSATION_ID.fullmatch(channel) else None
+
+
+def _where_asked(channel: str | None, permalink: str | None, private: bool) -> str:
+    """Where the question was asked, as the compliance team can follow it: a link to the
+    message when there is one (not for a DM, which nobody else can open), else the channel."""
+    if channel and channel.startswith("D"):
+        return "in a direct message"
+    ref = _channel_ref(channel) or "a conversation I could not name"
+    if permalink and _PERMALINK.fullmatch(permalink):
+        return f"in {ref} (<{permalink}|view the message>)"
+    return f"privately in {ref} (a private answer: no message to link)" if private else f"in {ref}"
+
+
+def render_escalation(*, question: str, asker: str | None, top: str | None, channel: str | None,
+                      permalink: str | None, private: bool = False, group: str | None = None) -> Message:
+    """The hand-off post in the compliance channel: the question quoted, who asks, where,
+    and certdesk's best match (a certification's name, never a passage: nothing quoted from
+    an internal document is copied anywhere by a hand-off).
+
+    Every id is checked for shape and left out if it is not one (a malformed payload still
+    hands the question over); the group is tagged as `<!subteam^S…>` so it is notified.
+    """
+    tag = f"<!subteam^{group}> " if group and _GROUP_ID.fullmatch(group) else ""
+    who = f"<@{asker}>" if asker and _USER_ID.fullmatch(asker) else "someone"
+    best = f"certdesk's top answer: *{_short(top)}*" if top else "certdesk: no answer"
+    asked = _one_line(question)
+    quoted = _fit(asked, MAX_TEXT, lambda s: f"{tag}*Question for compliance*\n>{escape(s)}")
+    text = _fit(asked, MAX_TEXT, lambda s: f"{tag}Question for compliance from {who}: {escape(s)}")
+    return Message(text=text, blocks=[_section(quoted),
+                                      _context(f"From {who} {_where_asked(channel, permalink, private)}", best)])
+
+
+def render_channel_notice(text: str, channel: str, question: str | None = None) -> Message:
+    """Our own `text` with "{channel}" shown as a link to `channel` (a setting, shape-checked),
+    and the asker's question quoted after it so it can be copied when it could not be sent."""
+    body = escape(text).replace("{channel}", _channel_ref(channel) or escape(channel))
+    if question:
+        body = _fit(_one_line(question), MAX_TEXT, lambda s: f"{body}\n>{escape(s)}")
+    return Message(text=body, blocks=[_section(body)])
 
 
 # --- help, home, notices -----------------------------------------------------------------

@@ -4,7 +4,7 @@ What is exposed, and nothing else (no user, team or question ever becomes a labe
 
   certdesk_questions_total{surface, outcome}     counter: one per question that reached the
       engine (`AnswerService.log_request`, the one place questions are counted). surface: slash,
-      dm, mention; outcome: answered, unanswered, error, rebuilding. Help, refusals and
+      dm, mention, shortcut; outcome: answered, unanswered, error, rebuilding. Help, refusals and
       rate-limit notices are not questions and are not counted.
   certdesk_question_latency_seconds{surface}     histogram: from the question's arrival to its
       answer being ready (before it is sent to Slack).

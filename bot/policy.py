@@ -61,12 +61,15 @@ class Decision:
     """What the handler does: refuse (with `refusal`), or answer for `audience`.
 
     `notice`, when set, goes with the answer so the asker knows it was limited and why.
+    `ours`: the asker is known to be one of our own people (who may hand a question to the
+    compliance team; an outsider may not page it).
     """
 
     allowed: bool
     audience: Audience
     notice: str | None = None
     refusal: str | None = None
+    ours: bool = False
 
 
 def parse_allowed_teams(value: str) -> frozenset[str]:
@@ -98,8 +101,8 @@ def decide(facts: Facts, *, allowed_teams: frozenset[str], home_team: str | None
     else:
         shared = facts.channel_shared is not False
     if shared:
-        return Decision(allowed=True, audience="public", notice=SHARED_NOTICE)
-    return Decision(allowed=True, audience="internal")
+        return Decision(allowed=True, audience="public", notice=SHARED_NOTICE, ours=True)
+    return Decision(allowed=True, audience="internal", ours=True)
 
 
 class ChannelInfoCache:

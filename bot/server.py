@@ -306,6 +306,23 @@ def check_token(settings: Settings) -> dict[str, Any]:
         raise StartupError(f"could not reach Slack at {settings.api_url}: {_reason(error)}") from None
 
 
+def check_escalation(settings: Settings) -> None:
+    """Say at start-up where "Ask compliance" posts, or why it will fail there (one warning:
+    the operator sees a missing /invite at deploy time, not at a salesperson's first click)."""
+    from .surfaces.handoff import check_escalation_channel
+
+    escalation = settings.escalation
+    if escalation is None:
+        log.info("hand-off to compliance is off (CERTDESK_ESCALATION_CHANNEL is not set)")
+        return
+    problem = check_escalation_channel(web_client(settings), escalation)
+    if problem:
+        log.warning("%s", problem)
+    else:
+        log.info("\"Ask compliance\" posts in %s%s", escalation.channel,
+                 f", tagging {escalation.group}" if escalation.group else "")
+
+
 def choose_mode(settings: Settings, *, force_http: bool = False) -> Mode:
     return "http" if force_http or not settings.socket_mode else "socket"
 
@@ -335,6 +352,7 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = DEFAULT_H
     ensure_index(settings.paths)
     check_token(settings)
     configure(settings.log_format, level=log_level)
+    check_escalation(settings)
     if mode == "socket":
         if settings.metrics:
             log.warning("CERTDESK_METRICS is set, but Socket Mode serves no HTTP: there is no /metrics "

@@ -33,6 +33,9 @@ _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 # CERTDESK_DB as one of these is a PostgreSQL database shared by every replica (bot/pgstore.py).
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 _ANY_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+# Slack ids by shape: a channel (public C…, older private G…) and a user group (S…).
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
+_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
 
 
 def is_postgres_url(value: object) -> bool:
@@ -94,6 +97,24 @@ def _switch(text: str, name: str) -> bool:
     raise SettingsError(f"{name} must be {', '.join(_ON)} (on) or {', '.join(_OFF)} (off), not {text!r}")
 
 
+def _slack_id(text: str, name: str, shape: re.Pattern[str], example: str, where: str) -> str:
+    """A Slack id variable; unset: "". A name ("#compliance", "@compliance") is refused with
+    where to find the id, because Slack's API only takes ids and a name would fail at the
+    first hand-off instead of at start-up."""
+    if text and not shape.match(text):
+        raise SettingsError(f"{name} must be an ID such as {example} ({where}), not {text!r}")
+    return text
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """Where "Ask compliance" hands a question: a channel certdesk posts in (our own, not
+    shared), and optionally a user group tagged in the post."""
+
+    channel: str
+    group: str | None = None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything `certdesk serve` needs, read once.
@@ -127,6 +148,8 @@ class Settings:
     workers: int = DEFAULT_WORKERS         # WEB_CONCURRENCY: gunicorn worker processes (HTTP)
     log_format: str = "text"               # LOG_FORMAT: text, or json for log platforms
     metrics: bool = False                  # CERTDESK_METRICS: GET /metrics for Prometheus (bot/metrics.py)
+    escalation_channel: str = ""           # CERTDESK_ESCALATION_CHANNEL: "Ask compliance" posts here
+    escalation_group: str = ""             # CERTDESK_ESCALATION_GROUP: the user group it tags
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -158,6 +181,15 @@ class Settings:
         if db and not db_url and _ANY_URL.match(db):  # may hold a password: not shown
             raise SettingsError("CERTDESK_DB must be a file path (SQLite) or a URL starting with "
                                 "postgresql:// or postgres://")
+        escalation_channel = _slack_id(
+            get("CERTDESK_ESCALATION_CHANNEL"), "CERTDESK_ESCALATION_CHANNEL", _CHANNEL_ID, "C0123ABCD",
+            "in Slack: the channel's name > About, at the bottom; not its #name")
+        escalation_group = _slack_id(
+            get("CERTDESK_ESCALATION_GROUP"), "CERTDESK_ESCALATION_GROUP", _GROUP_ID, "S0123ABCD",
+            "the group's id from usergroups.list, not its @handle")
+        if escalation_group and not escalation_channel:
+            raise SettingsError("CERTDESK_ESCALATION_GROUP is set but CERTDESK_ESCALATION_CHANNEL is not: "
+                                "set the channel that \"Ask compliance\" posts in (the group is tagged there)")
         return cls(
             bot_token=get("SLACK_BOT_TOKEN"),
             signing_secret=get("SLACK_SIGNING_SECRET"),
@@ -177,7 +209,17 @@ class Settings:
                                   "a whole number of worker processes", 1, 64),
             log_format=_choice(get("LOG_FORMAT") or "text", "LOG_FORMAT", LOG_FORMATS),
             metrics=_switch(get("CERTDESK_METRICS"), "CERTDESK_METRICS"),
+            escalation_channel=escalation_channel,
+            escalation_group=escalation_group,
         )
+
+    @property
+    def escalation(self) -> Escalation | None:
+        """Where "Ask compliance" posts; None (no button anywhere) without
+        CERTDESK_ESCALATION_CHANNEL."""
+        if not self.escalation_channel:
+            return None
+        return Escalation(self.escalation_channel, self.escalation_group or None)
 
     @property
     def question_log_target(self) -> Path | str:
@@ -239,4 +281,5 @@ class Settings:
                 f"port={self.port}, paths={self.paths!r}, allowed_teams={sorted(self.allowed_teams)!r}, "
                 f"home_team={self.home_team!r}, rate_limit={self.rate_limit}, db_path={str(self.db_path)!r}, "
                 f"user_salt={state(self.user_salt)}, redis_url={state(self.redis_url)}, "
-                f"db_url={state(self.db_url)})")
+                f"db_url={state(self.db_url)}, escalation_channel={self.escalation_channel!r}, "
+                f"escalation_group={self.escalation_group!r})")

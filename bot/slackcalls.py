@@ -113,6 +113,21 @@ def look_up_sharing(client: WebClient, cache: ChannelInfoCache, channel_id: str 
     return shared if shared is not None else True
 
 
+def check_sharing(client: WebClient, cache: ChannelInfoCache, channel_id: str) -> tuple[bool | None, str | None]:
+    """(shared, None) as Slack says, through `cache`; (None, why) when Slack could not be
+    asked, with its error code (channel_not_found: private without us, or no such channel),
+    for a caller that must tell a person what to fix rather than just fail closed."""
+    cached = cache.get(channel_id)
+    if cached is not None:
+        return cached, None
+    try:
+        shared = _is_shared(client.conversations_info(channel=channel_id)["channel"])
+    except Exception as error:
+        return None, describe(error)
+    cache.put(channel_id, shared)
+    return shared, None
+
+
 # --- sending ---------------------------------------------------------------------------------
 
 

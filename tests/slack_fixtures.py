@@ -110,7 +110,8 @@ def settings(workspace: FakeSlack, slack_paths: Paths, tmp_path: Path) -> Settin
 
 
 STATE_VARIABLES = ("CERTDESK_DB", "CERTDESK_USER_SALT", "REDIS_URL", "CERTDESK_ALLOWED_TEAMS",
-                   "CERTDESK_RATE_LIMIT", "CERTDESK_HOME_TEAM")
+                   "CERTDESK_RATE_LIMIT", "CERTDESK_HOME_TEAM", "CERTDESK_ESCALATION_CHANNEL",
+                   "CERTDESK_ESCALATION_GROUP")
 
 
 @pytest.fixture(autouse=True)

@@ -30,9 +30,9 @@ def facts(**changes) -> Facts:
     return Facts(**{**base, **changes})
 
 
-INTERNAL = Decision(allowed=True, audience="internal", notice=None, refusal=None)
-PUBLIC_SHARED = Decision(allowed=True, audience="public", notice=SHARED_NOTICE, refusal=None)
-PUBLIC_OUTSIDE = Decision(allowed=True, audience="public", notice=OUTSIDE_NOTICE, refusal=None)
+INTERNAL = Decision(allowed=True, audience="internal", notice=None, refusal=None, ours=True)
+PUBLIC_SHARED = Decision(allowed=True, audience="public", notice=SHARED_NOTICE, refusal=None, ours=True)
+PUBLIC_OUTSIDE = Decision(allowed=True, audience="public", notice=OUTSIDE_NOTICE, refusal=None, ours=False)
 
 
 # --- allow-list ----------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from slackstub import (
     block_actions_body,
     event_body,
     event_payload,
+    message_action_body,
     message_event,
     post_signed,
     sign,
@@ -106,6 +107,16 @@ def test_conversations_info_known_and_unknown(fake_slack: FakeSlack) -> None:
     with pytest.raises(SlackApiError) as raised:
         client.conversations_info(channel="C404")
     assert raised.value.response["error"] == "channel_not_found"
+
+
+def test_chat_get_permalink_answers_like_slack(fake_slack: FakeSlack) -> None:
+    client = WebClient(token="xoxb-test", base_url=fake_slack.base_url)
+    answer = client.chat_getPermalink(channel="C1", message_ts="1700000000.000100")
+    assert answer["permalink"] == "https://certdesk-test.slack.com/archives/C1/p1700000000000100"
+    assert answer["channel"] == "C1"
+    with pytest.raises(SlackApiError) as raised:
+        client.api_call("chat.getPermalink", params={"channel": "C1"})
+    assert raised.value.response["error"] == "message_not_found"
 
 
 def test_scripted_answers(fake_slack: FakeSlack) -> None:
@@ -223,6 +234,12 @@ def test_signed_http_requests_reach_bolt_listeners(fake_slack: FakeSlack, bolt_a
         ack()
         respond(text=f"shared {body['actions'][0]['value']}", response_type="in_channel")
 
+    @app.message_shortcut("ask")
+    def on_shortcut(ack, shortcut, respond, context) -> None:  # type: ignore[no-untyped-def]
+        ack()
+        respond(text=f"{context.user_id} in {context.channel_id} asked about {shortcut['message']['text']}",
+                response_type="ephemeral")
+
     with serve_over_http(app) as url:
         status, _, body = post_signed(url, *url_verification_body("chal-1"), SECRET)
         assert (status, json.loads(body)) == (200, {"challenge": "chal-1"})
@@ -237,6 +254,10 @@ def test_signed_http_requests_reach_bolt_listeners(fake_slack: FakeSlack, bolt_a
         click = block_actions_body("share", "answer-7", response_url=fake_slack.response_url("click"))
         assert post_signed(url, *click, SECRET)[0] == 200
 
+        used = message_action_body("ask", {"type": "message", "user": "U0CUST", "ts": "1.2", "text": "soc 2?"},
+                                   response_url=fake_slack.response_url("shortcut"))
+        assert post_signed(url, *used, SECRET)[0] == 200
+
         (responded,) = fake_slack.wait_for("response_url", lambda c: c.path.endswith("/cmd"))
         assert responded.params["text"] == "searching iso 27001"
         (said,) = fake_slack.wait_for("chat.postMessage")
@@ -244,6 +265,9 @@ def test_signed_http_requests_reach_bolt_listeners(fake_slack: FakeSlack, bolt_a
         assert (said.params["channel"], said.params["thread_ts"]) == (CHANNEL_ID, mention["ts"])
         (shared,) = fake_slack.wait_for("response_url", lambda c: c.path.endswith("/click"))
         assert shared.params == {"text": "shared answer-7", "response_type": "in_channel"}
+        (answered,) = fake_slack.wait_for("response_url", lambda c: c.path.endswith("/shortcut"))
+        assert answered.params == {"text": f"{USER_ID} in {CHANNEL_ID} asked about soc 2?",
+                                   "response_type": "ephemeral"}
 
 
 # -- Socket Mode ---------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
   slash.py            /cert QUESTION: answered privately, with a Share button
   actions.py          the Share in channel and helpful / not helpful buttons
+  handoff.py          the Ask compliance button: the question posted in the compliance channel
+  shortcut.py         the "Ask certdesk" message shortcut: any message answered privately
   direct_message.py   a DM to the bot: answered in the DM
   mention.py          @certdesk in a channel: answered in a thread, public documents only
   home.py             the App Home tab: the certifications this user may know of
@@ -32,7 +34,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from ..answering import AnswerService
-from . import actions, channel_sharing, direct_message, home, mention, slash
+from . import actions, channel_sharing, direct_message, handoff, home, mention, shortcut, slash
 
 
 def register(app: App, service: AnswerService) -> None:
@@ -43,3 +45,5 @@ def register(app: App, service: AnswerService) -> None:
     mention.register(app, service)
     home.register(app, service)
     channel_sharing.register(app, service)
+    handoff.register(app, service)
+    shortcut.register(app, service)

@@ -311,6 +311,15 @@ class FakeSlack:
             ts = params.get("ts")
             message = {k: params[k] for k in ("text", "blocks") if k in params}
             return {"ok": True, "channel": params.get("channel"), "ts": ts, "text": params.get("text", ""), "message": message}
+        if method == "chat.getPermalink":
+            # Slack's shape (https://docs.slack.dev/reference/methods/chat.getPermalink); needs no scope.
+            channel, ts = params.get("channel", ""), params.get("message_ts", "")
+            if not channel:
+                return {"ok": False, "error": "channel_not_found"}
+            if not ts:
+                return {"ok": False, "error": "message_not_found"}
+            link = f"https://{TEAM_DOMAIN}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+            return {"ok": True, "channel": channel, "permalink": link}
         if method == "conversations.info":
             channel = self.channels.get(params.get("channel", ""))
             return {"ok": True, "channel": channel} if channel else {"ok": False, "error": "channel_not_found"}
