@@ -101,3 +101,47 @@ def test_the_earlier_question_may_itself_be_a_rewritten_follow_up(engine) -> Non
 
 def test_a_follow_up_of_openers_only_asks_the_earlier_question_again(engine) -> None:
     assert rewrite("and?", NUMBER_FOR_OBJECT_STORAGE, engine).searched == f"{TRUCS} certificate number"
+
+
+# --- certdesk ask --after: the same reading on the command line ---------------------------------
+
+
+def run_cli(args: list[str]) -> tuple[int, str]:
+    import io
+
+    from bot.cli import main
+
+    out = io.StringIO()
+    return main(args, out=out, stdin=io.StringIO("")), out.getvalue()
+
+
+def test_ask_after_reads_the_question_as_a_follow_up(env_paths) -> None:
+    code, out = run_cli(["ask", "--after", "TISAX assessment level?", "and in Germany?"])
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[:2] == ["Q: and in Germany?",
+                         "Follow-up to “TISAX assessment level?” — searched: “TISAX level in Germany”"]
+    assert lines[3].startswith("1. TISAX — ")
+    code, plain = run_cli(["ask", "and in Germany?"])
+    assert code == 0 and "1. BSI C5 — " in plain and "Follow-up" not in plain
+
+
+def test_ask_after_keeps_the_json_contract(env_paths) -> None:
+    import json
+
+    code, out = run_cli(["ask", "--json", "--after", "TRUCS certificate number for object storage",
+                         "what about OSPAR?"])
+    answer = json.loads(out)
+    assert code == 0 and set(answer) == {"question", "answered", "results", "not_stated"}
+    assert answer["question"] == "certificate number for OSPAR"
+    assert answer["results"][0]["certification"] == "OSPAR" and answer["not_stated"] == ["certificate number"]
+
+
+@pytest.mark.parametrize("earlier, said", [
+    ("  ", "--after needs the earlier question"),
+    ("frobnicate the widget", "nothing in the documents answers the earlier question “frobnicate the widget”"),
+])
+def test_ask_after_an_earlier_question_with_no_answer_is_a_usage_error(env_paths, capsys, earlier, said) -> None:
+    code, out = run_cli(["ask", "--after", earlier, "and in Germany?"])
+    assert code == 2 and out == ""
+    assert said in capsys.readouterr().err
