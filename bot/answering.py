@@ -148,6 +148,7 @@ class Reply:
 
     message: Message
     asker_only: bool = False
+    about: Earlier | None = None    # what an answer was about, for follow-ups in its thread
 
 
 @dataclass
@@ -239,10 +240,10 @@ class AnswerService:
             return Reply(render_text(SORRY))
         ref = self.record(asker, follow_up.searched if follow_up else text, answer, started)
         self.log_request(surface, asker, answer, started)
-        self.remember(asker, thread, answer)
+        about = self.remember(asker, thread, answer)
         notice = decision.notice or (INTERNAL_NOTICE if quotes_internal(answer) else None)
         return Reply(render_answer(answer, share_button=share_button, notice=notice, feedback_ref=ref,
-                                   follow_up=follow_up))
+                                   follow_up=follow_up), about=about)
 
     # -- follow-ups in threads --------------------------------------------------------------
 
@@ -270,17 +271,26 @@ class AnswerService:
                         asker.channel_id, type(error).__name__)
             return None
 
-    def remember(self, asker: Asker, thread: Thread | None, answer: Answer) -> None:
-        """What `thread` was answered about, for its follow-ups: the question searched and the
-        top result's certification. An unanswered question leaves the earlier context as it
-        was, so the thread can go on from the last answer."""
+    def remember(self, asker: Asker, thread: Thread | None, answer: Answer) -> Earlier | None:
+        """Record what `thread` was answered about, for its follow-ups: the question searched
+        and the top result's certification (returned). An unanswered question leaves the
+        earlier context as it was, so the thread can go on from the last answer."""
         if thread is None or not asker.channel_id or not (answer.answered and answer.results):
-            return
+            return None
+        about = Earlier(answer.question, answer.results[0].certification)
+        self.remember_thread(asker.channel_id, thread.root, about)
+        return about
+
+    def remember_thread(self, channel: str, thread: str, about: Earlier) -> None:
+        """`about` for follow-ups in `thread` of `channel`; a failure is logged, never raised.
+
+        A surface also calls this for the answer's own ts when it posted the answer as a
+        message of its own (a DM answered at the top level): "Reply in thread" on the answer
+        then continues from it, as a reply on the question does."""
         try:
-            self.threads.remember(asker.channel_id, thread.root,
-                                  Earlier(answer.question, answer.results[0].certification))
+            self.threads.remember(channel, thread, about)
         except Exception as error:   # the stores log their own failures; this is anything else
-            log.warning("remembering the thread in %s failed (%s)", asker.channel_id, type(error).__name__)
+            log.warning("remembering the thread in %s failed (%s)", channel, type(error).__name__)
 
     def reply_later(self, asker: Asker, text: str, client: WebClient, context: BoltContext, *,
                     surface: str, for_everyone: bool, share_button: bool = False) -> Future[Reply]:

@@ -127,18 +127,25 @@ def test_context_does_not_leak_between_threads_or_channels(served: Served) -> No
 
 
 def test_a_follow_up_in_a_dm_thread_is_answered_in_context(served: Served, fake_slack: FakeSlack) -> None:
+    answer_ts = new_ts()    # the ts Slack gives the bot's top-level answer
+    fake_slack.results["chat.postMessage"] = lambda call: {
+        "ok": True, "channel": call.params.get("channel"),
+        "ts": answer_ts if "thread_ts" not in call.params else new_ts()}
     question = message_event("TISAX assessment level?", channel_id=DM, channel_type="im", ts=new_ts())
     assert served.event(question) == 200
     (answer,) = fake_slack.wait_for("chat.postMessage")
+    assert "thread_ts" not in answer.params                  # a DM is answered at the top level
     assert top_certification(answer.params["blocks"]) == "TISAX"
 
-    follow = message_event("and in Germany?", channel_id=DM, channel_type="im", ts=new_ts(),
-                           thread_ts=question["ts"])
-    assert served.event(follow) == 200
-    posted = fake_slack.wait_for("chat.postMessage", count=2)[1]
-    assert (posted.params["channel"], posted.params["thread_ts"]) == (DM, question["ts"])
-    assert top_certification(posted.params["blocks"]) == "TISAX"
-    assert "Follow-up to “TISAX assessment level?”" in shown(posted.params["blocks"])
+    # "Reply in thread" on the question, then on the bot's answer: both follow it up.
+    for n, thread in enumerate((question["ts"], answer_ts), start=2):
+        follow = message_event("and in Germany?", channel_id=DM, channel_type="im", ts=new_ts(),
+                               thread_ts=thread)
+        assert served.event(follow) == 200
+        posted = fake_slack.wait_for("chat.postMessage", count=n)[n - 1]
+        assert (posted.params["channel"], posted.params["thread_ts"]) == (DM, thread)
+        assert top_certification(posted.params["blocks"]) == "TISAX"
+        assert "Follow-up to “TISAX assessment level?”" in shown(posted.params["blocks"])
 
 
 def test_the_thread_is_remembered_in_the_shared_store(serve_app, settings) -> None:

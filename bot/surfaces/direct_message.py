@@ -2,8 +2,8 @@
 
 The DM is the one conversation where internal documents may be quoted without asking Slack
 whether it is shared (unless the event says it is a Slack Connect DM): only the asker and
-the bot read it. A message in a thread on a question the bot answered is a follow-up, read
-in that thread's context, as a mention's is.
+the bot read it. A message in a thread on a question the bot answered, or on its answer, is
+a follow-up, read in that thread's context, as a mention's is.
 """
 
 from __future__ import annotations
@@ -36,4 +36,7 @@ def register(app: App, service: AnswerService) -> None:
         text = without_mention(event.get("text") or "", context.bot_user_id)
         reply = service.reply(asker, text, client, context, surface="dm", for_everyone=False,
                               thread=Thread.of(event))
-        post_message(client, channel=channel, thread_ts=event.get("thread_ts"), message=reply.message)
+        posted = post_message(client, channel=channel, thread_ts=event.get("thread_ts"), message=reply.message)
+        if posted and reply.about and not event.get("thread_ts"):
+            # Answered at the top level: a thread on the answer follows it up as well.
+            service.remember_thread(channel, posted, reply.about)
