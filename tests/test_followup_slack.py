@@ -212,3 +212,20 @@ def test_a_follow_up_that_is_refused_or_limited_leaves_the_thread_as_it_was(serv
     time.sleep(0.2)
     store = SqliteThreadMemory(served.settings.threads_target)
     assert store.recall(CHANNEL_ID, root) == Earlier("TISAX level in Germany", "TISAX")
+
+
+def test_the_follow_up_line_pings_nobody_and_fits_slack() -> None:
+    """Both questions in the line come from people: escaped like every restated question."""
+    from bot.blocks import MAX_TEXT, render_answer
+    from index.answer import Answer
+    from index.followup import FollowUp
+
+    earlier = Earlier("<!channel> TISAX level? " + "very " * 800, "TISAX")
+    follow = FollowUp(asked="<@U0BOSS> and in Germany?", earlier=earlier, searched="TISAX level <!here>")
+    message = render_answer(Answer(question=follow.searched, answered=False), follow_up=follow)
+    text = shown(message.blocks)
+    assert "<!channel>" not in text and "<!here>" not in text and "<@U0BOSS>" not in text
+    assert "&lt;!channel&gt;" in text and "*Q:* &lt;@U0BOSS&gt; and in Germany?" in text
+    line = message.blocks[1]["elements"][0]["text"]
+    assert line.startswith("Follow-up to “&lt;!channel&gt; TISAX level? very") and len(line) <= MAX_TEXT
+    assert line.endswith("— searched: “TISAX level &lt;!here&gt;”")
