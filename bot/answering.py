@@ -134,7 +134,7 @@ class Thread:
     inside: bool
 
     @classmethod
-    def of(cls, event: dict[str, Any]) -> "Thread | None":
+    def of(cls, event: dict[str, Any]) -> Thread | None:
         """The thread of a message event (a mention, a DM); None without a ts."""
         thread_ts, ts = event.get("thread_ts"), event.get("ts")
         root = thread_ts or ts

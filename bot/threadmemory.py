@@ -63,7 +63,7 @@ class ThreadMemory(Protocol):
 
 def thread_key(channel: str, thread: str) -> str:
     """The stored key: a digest, so the store holds no channel ids in the clear."""
-    return hashlib.sha256(f"{channel}\x00{thread}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{channel}\x00{thread}".encode()).hexdigest()
 
 
 def encode(earlier: Earlier) -> str:
