@@ -15,6 +15,10 @@ payload, hand the asker to the service and send what it returns.
   shared answer) is always answered from public documents: internal documents appear only in
   the asker's own ephemeral reply or DM.
 * Rate limit: per user (CERTDESK_RATE_LIMIT a minute); past it, a friendly message instead.
+* Follow-ups: a question written inside a thread the bot answered in is read in the context of
+  that answer (index/followup.py writes it out as a standalone question; bot/threadmemory.py
+  remembers, across workers and replicas, what each thread was last answered about). The
+  answer shows what was searched.
 * Record: every question that reached the engine goes to the question log, whose row id the
   feedback buttons carry. A failing log is logged and skipped, never in an answer's way.
   It is also the operator's one log line (bot/requestlog.py) and, with CERTDESK_METRICS=1,
@@ -38,6 +42,7 @@ from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
 from index.answer import Answer
+from index.followup import Earlier, FollowUp, Reader, rewrite
 from index.search import IndexRebuilding
 
 from .blocks import Message, render_answer, render_help, render_text
@@ -50,6 +55,7 @@ from .ratelimit import RateLimiter, friendly_message
 from .requestlog import log_question
 from .settings import Escalation
 from .slackcalls import UserFacts, look_up_sharing, look_up_user, user_cache
+from .threadmemory import MemoryThreadMemory, ThreadMemory
 from .ttlcache import TTLCache
 
 log = logging.getLogger(__name__)
@@ -86,6 +92,16 @@ def quotes_internal(answer: Answer) -> bool:
     return answer.answered and any(r.visibility != "public" for r in answer.results)
 
 
+def question_reader(source: object) -> Reader | None:
+    """The `index.search.Engine` that reads a follow-up's names and kinds: the source itself, or
+    the one a wrapper answers from (`LiveEngine.engine`, the newest build). None for a source
+    that reads no questions (a test double): its follow-ups are asked as they are typed."""
+    for candidate in (source, getattr(source, "engine", None)):
+        if callable(getattr(candidate, "plan", None)) and getattr(candidate, "lexicon", None) is not None:
+            return candidate  # type: ignore[return-value]
+    return None
+
+
 def public_only(decision: Decision, notice: str | None = None) -> Decision:
     """The decision for a message everyone in the conversation reads: public documents only.
     `notice` is said when this, not the policy, is what narrowed the audience."""
@@ -106,12 +122,34 @@ class Asker:
 
 
 @dataclass(frozen=True)
+class Thread:
+    """Where in its conversation a question was asked, for follow-ups.
+
+    `root`: the thread the answer goes to, the asking message's own ts when it starts one;
+    `inside`: the question was written inside that thread, so it may follow up what the bot
+    answered there. A question that starts a thread is answered as itself, and remembered
+    for the follow-ups to come.
+    """
+
+    root: str
+    inside: bool
+
+    @classmethod
+    def of(cls, event: dict[str, Any]) -> Thread | None:
+        """The thread of a message event (a mention, a DM); None without a ts."""
+        thread_ts, ts = event.get("thread_ts"), event.get("ts")
+        root = thread_ts or ts
+        return cls(root=root, inside=bool(thread_ts)) if root else None
+
+
+@dataclass(frozen=True)
 class Reply:
     """A message to send; `asker_only` for refusals and rate-limit notices, which are never
     posted where others read."""
 
     message: Message
     asker_only: bool = False
+    about: Earlier | None = None    # what an answer was about, for follow-ups in its thread
 
 
 @dataclass
@@ -139,7 +177,8 @@ class AnswerService:
 
     def __init__(self, *, engine: AnswerSource, command: str, seen: SeenRecord,
                  search_pool: Executor, safety: Safety | None = None,
-                 metrics: Metrics | None = None, escalation: Escalation | None = None) -> None:
+                 metrics: Metrics | None = None, escalation: Escalation | None = None,
+                 threads: ThreadMemory | None = None) -> None:
         self.engine = engine
         self.command = command
         self.seen = seen
@@ -147,6 +186,7 @@ class AnswerService:
         self.safety = safety or Safety()
         self.metrics = metrics
         self.escalation = escalation
+        self.threads = threads if threads is not None else MemoryThreadMemory()
 
     # -- policy and rate limit --------------------------------------------------------------
 
@@ -175,12 +215,13 @@ class AnswerService:
 
     def reply(self, asker: Asker, text: str, client: WebClient, context: BoltContext, *,
               surface: str, for_everyone: bool, share_button: bool = False,
-              about_ts: str | None = None) -> Reply:
+              about_ts: str | None = None, thread: Thread | None = None) -> Reply:
         """facts → policy → (help) → rate limit → engine → render, recording the question.
 
         `for_everyone`: the answer is posted where others read (a mention's thread), so it
         quotes public documents only, whatever the asker could see privately. `about_ts`:
-        the message the question was read from, for the hand-off's link.
+        the message the question was read from, for the hand-off's link. `thread`: where
+        a mention or DM was written, so a follow-up is read in its thread's context.
         """
         started = time.monotonic()
         decision = self.decide(asker, client, context)
@@ -195,7 +236,7 @@ class AnswerService:
         if limited:
             return Reply(render_text(limited), asker_only=True)
         try:
-            answer = self.engine.ask(text, audience=decision.audience)
+            follow_up, answer = self.ask(text, decision.audience, asker, thread)
         except IndexRebuilding:   # logged once by the engine, not per question
             self.log_request(surface, asker, None, started, outcome="rebuilding")
             return Reply(render_text(REBUILDING))
@@ -203,11 +244,13 @@ class AnswerService:
             log.exception("answering a question (%s) failed", asker.channel_type)
             self.log_request(surface, asker, None, started, outcome="error")
             return Reply(render_text(SORRY))
-        ref = self.record(asker, text, answer, started)
+        ref = self.record(asker, follow_up.searched if follow_up else text, answer, started)
         self.log_request(surface, asker, answer, started)
+        about = self.remember(asker, thread, answer)
         notice = decision.notice or (INTERNAL_NOTICE if quotes_internal(answer) else None)
         return Reply(render_answer(answer, share_button=share_button, notice=notice, feedback_ref=ref,
-                                   handoff=handoff, about_ts=about_ts))
+                                   handoff=handoff, about_ts=about_ts,
+                                   follow_up=follow_up), about=about)
 
     def may_hand_off(self, decision: Decision, for_everyone: bool) -> bool:
         """Whether the answer carries "Ask compliance": hand-off is set up and the asker is
@@ -217,6 +260,53 @@ class AnswerService:
         if self.escalation is None or not decision.ours:
             return False
         return not for_everyone or decision.audience == "internal"
+
+    # -- follow-ups in threads --------------------------------------------------------------
+
+    def ask(self, text: str, audience: str, asker: Asker,
+            thread: Thread | None) -> tuple[FollowUp | None, Answer]:
+        """The engine's answer to `text`, or, when it follows up an answer in its thread, to the
+        standalone question it stands for (index/followup.py), with that question."""
+        follow_up = self.follow_up(text, asker, thread)
+        return follow_up, self.engine.ask(follow_up.searched if follow_up else text, audience=audience)
+
+    def follow_up(self, text: str, asker: Asker, thread: Thread | None) -> FollowUp | None:
+        """`text` as a follow-up to what its thread was last answered about; None when it was
+        not written inside a thread the bot answered in. Reading it never stops the answer:
+        on any failure the question is asked as typed (logged)."""
+        if thread is None or not thread.inside or not asker.channel_id:
+            return None
+        reader = question_reader(self.engine)
+        if reader is None:
+            return None
+        try:
+            earlier = self.threads.recall(asker.channel_id, thread.root)
+            return rewrite(text, earlier, reader) if earlier is not None else None
+        except Exception as error:
+            log.warning("reading a follow-up in %s failed (%s); answering it as a question of its own",
+                        asker.channel_id, type(error).__name__)
+            return None
+
+    def remember(self, asker: Asker, thread: Thread | None, answer: Answer) -> Earlier | None:
+        """Record what `thread` was answered about, for its follow-ups: the question searched
+        and the top result's certification (returned). An unanswered question leaves the
+        earlier context as it was, so the thread can go on from the last answer."""
+        if thread is None or not asker.channel_id or not (answer.answered and answer.results):
+            return None
+        about = Earlier(answer.question, answer.results[0].certification)
+        self.remember_thread(asker.channel_id, thread.root, about)
+        return about
+
+    def remember_thread(self, channel: str, thread: str, about: Earlier) -> None:
+        """`about` for follow-ups in `thread` of `channel`; a failure is logged, never raised.
+
+        A surface also calls this for the answer's own ts when it posted the answer as a
+        message of its own (a DM answered at the top level): "Reply in thread" on the answer
+        then continues from it, as a reply on the question does."""
+        try:
+            self.threads.remember(channel, thread, about)
+        except Exception as error:   # the stores log their own failures; this is anything else
+            log.warning("remembering the thread in %s failed (%s)", channel, type(error).__name__)
 
     def reply_later(self, asker: Asker, text: str, client: WebClient, context: BoltContext, *,
                     surface: str, for_everyone: bool, share_button: bool = False) -> Future[Reply]:

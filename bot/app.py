@@ -15,7 +15,8 @@ What is decided here rather than in the listeners (bot/surfaces/) or bot/answeri
   user-id salt, and the de-dup record shared by every worker (`REDIS_URL`, else SQLite next
   to the question log). With CERTDESK_DB a PostgreSQL URL, the question log, the generated
   salt and the de-dup record (Redis's fallback) are tables in that database instead, shared
-  by every replica.
+  by every replica. What each thread was answered about, for follow-ups, is kept alongside
+  (bot/threadmemory.py).
 * users.info / conversations.info go through their own client: a short timeout and no waiting
   on a 429, because a look-up that fails only narrows the answer to public documents, while
   one that waits would hold up the answer itself.
@@ -56,6 +57,7 @@ from .questionlog import STORED_SALT, QuestionLog
 from .ratelimit import RateLimiter
 from .settings import MIN_SALT, Settings
 from .slackcalls import user_cache
+from .threadmemory import ThreadMemory, make_thread_memory
 
 log = logging.getLogger(__name__)
 
@@ -236,14 +238,16 @@ def safety_from(settings: Settings) -> Safety:
 def create_app(settings: Settings, engine: AnswerSource, *,
                seen: SeenRecord | None = None, safety: Safety | None = None,
                verify_token: bool = True, listener_executor: Executor | None = None,
-               search_pool: Executor | None = None, metrics: Metrics | None = None) -> App:
+               search_pool: Executor | None = None, metrics: Metrics | None = None,
+               threads: ThreadMemory | None = None) -> App:
     """A Bolt App answering from `engine`, with certdesk's listeners registered.
 
     verify_token=True calls auth.test now, so a wrong token fails here rather than at the
     first question. `seen` is the de-duplication record and `safety` the trust-and-safety
     parts; both are built from `settings` when not given. The two executors are created when
     not given; pass your own to shut them down (tests). `metrics` (CERTDESK_METRICS) counts
-    every question; None counts nothing.
+    every question; None counts nothing. `threads`, what each thread was answered about (for
+    follow-ups), is built from `settings` when not given, shared like the de-dup record.
     """
     app = App(
         name="certdesk",
@@ -264,6 +268,8 @@ def create_app(settings: Settings, engine: AnswerSource, *,
         search_pool=search_pool or ThreadPoolExecutor(max_workers=SEARCH_THREADS,
                                                       thread_name_prefix="certdesk-search"),
         safety=safety if safety is not None else safety_from(settings),
-        metrics=metrics, escalation=settings.escalation)
+        metrics=metrics, escalation=settings.escalation,
+        threads=threads if threads is not None else make_thread_memory(settings.redis_url or None,
+                                                                        settings.threads_target))
     surfaces.register(app, service)
     return app

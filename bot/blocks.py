@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from index.answer import Answer, CertificateNumber, Result
+from index.followup import FollowUp
 
 # Block Kit limits (https://api.slack.com/reference/block-kit).
 MAX_TEXT = 3000          # section text, context element text, our `text` fallback
@@ -198,6 +199,14 @@ def _question_block(question: str, shared_by: str | None) -> dict:
     return _context(q, f"Shared by <@{shared_by}>")
 
 
+def _follow_up_block(follow_up: FollowUp) -> dict:
+    """What a follow-up was understood as, so the asker can see the thread's context was used
+    (and ask afresh, outside the thread, if it should not have been)."""
+    earlier = _fit(_one_line(follow_up.earlier.question), 1000, lambda s: f"“{escape(s)}”")
+    searched = _fit(_one_line(follow_up.searched), 1500, lambda s: f"“{escape(s)}”")
+    return _context(f"Follow-up to {earlier} — searched: {searched}")
+
+
 def _share_value(question: str) -> str:
     """JSON `{"q": question}`, the question cut so the value fits Slack's 2000 chars."""
     return _fit(question, MAX_BUTTON_VALUE,
@@ -269,8 +278,12 @@ def _not_found_blocks(answer: Answer) -> tuple[str, list[dict]]:
 
 def render_answer(answer: Answer, *, shared_by: str | None = None, share_button: bool = False,
                   notice: str | None = None, feedback_ref: int | None = None,
-                  handoff: bool = False, about_ts: str | None = None) -> Message:
+                  handoff: bool = False, about_ts: str | None = None,
+                  follow_up: FollowUp | None = None) -> Message:
     """The question restated, then up to three quoted results (or a not-found message).
+
+    `follow_up`: the answer is to a follow-up in a thread; the question is restated as typed,
+    with the earlier question it follows and the standalone question searched for it.
 
     `shared_by` is a Slack user id; `notice` is our own one-line caveat; `share_button` is
     only honoured for answered questions (sharing "nothing found" is noise in a channel).
@@ -280,7 +293,9 @@ def render_answer(answer: Answer, *, shared_by: str | None = None, share_button:
     one is when it helps most); `about_ts` is the message the question was read from (the
     message shortcut), which the hand-off links to.
     """
-    blocks = [_question_block(answer.question, shared_by)]
+    blocks = [_question_block(follow_up.asked if follow_up else answer.question, shared_by)]
+    if follow_up:
+        blocks.append(_follow_up_block(follow_up))
     tail: list[dict] = []
     if notice:
         tail.append(_context(_fit(notice, MAX_TEXT, escape)))

@@ -12,11 +12,15 @@ import logging
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from index.answer import Answer
 from index.errors import BuildError, DataError
 from index.config import Paths
+
+if TYPE_CHECKING:
+    from index.followup import Earlier, FollowUp
+    from index.search import Engine
 
 log = logging.getLogger("certdesk")
 
@@ -24,6 +28,7 @@ EXAMPLES = (
     'certdesk ask "TRUCS certificate number for object storage"',
     'certdesk ask --json "Are we PCI DSS level 1?"',
     "certdesk ask --json - < questions.txt",
+    'certdesk ask --after "TISAX assessment level?" "and in Germany?"',
 )
 
 
@@ -50,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print the answer as one JSON object (per line)")
     ask.add_argument("--public", action="store_true",
                      help="answer from public documents only, as in a channel shared with customers")
+    ask.add_argument("--after", metavar="EARLIER",
+                     help="read the question as a follow-up to the question EARLIER, as the bot does "
+                          "in a Slack thread it answered in")
 
     ev = sub.add_parser("eval", help="measure answers against evaluation questions", description=(
         "Ask every question of the evaluation files and print each miss and the totals. "
@@ -107,9 +115,11 @@ def _parser() -> argparse.ArgumentParser:
 # --- ask ----------------------------------------------------------------------------------------
 
 
-def format_answer(answer: Answer) -> str:
-    """An answer for a person reading a terminal."""
-    lines = [f"Q: {answer.question}", ""]
+def format_answer(answer: Answer, follow_up: FollowUp | None = None) -> str:
+    """An answer for a person reading a terminal; a follow-up with what it was read as."""
+    lines = [f"Q: {follow_up.asked if follow_up else answer.question}", ""]
+    if follow_up:
+        lines[1:1] = [f"Follow-up to “{follow_up.earlier.question}” — searched: “{follow_up.searched}”"]
     if not answer.answered:
         lines.append("No answer: nothing in the certification documents answers this question.")
         if answer.corrections:
@@ -142,6 +152,7 @@ def _questions_from(stream: TextIO) -> Iterable[str]:
 
 
 def _ask(args: argparse.Namespace, paths: Paths, out: TextIO, stdin: TextIO) -> int:
+    from index.followup import rewrite
     from index.search import Engine
 
     words = args.question
@@ -156,18 +167,35 @@ def _ask(args: argparse.Namespace, paths: Paths, out: TextIO, stdin: TextIO) -> 
         questions, stream = [question], False
     engine = Engine.open(paths)
     audience = "public" if args.public else "internal"
+    earlier = _earlier(engine, args.after, audience) if args.after is not None else None
     for question in questions:
+        follow_up = None
         if stream and not question.strip():
             answer = Answer(question="", answered=False)
         else:
-            answer = engine.ask(question, audience=audience)
+            follow_up = rewrite(question, earlier, engine) if earlier else None
+            answer = engine.ask(follow_up.searched if follow_up else question, audience=audience)
         if args.json:
             out.write(json.dumps(answer.to_dict(), ensure_ascii=False) + "\n")
         else:
-            out.write(format_answer(answer) + ("\n\n" if stream else "\n"))
+            out.write(format_answer(answer, follow_up) + ("\n\n" if stream else "\n"))
         if stream:
             out.flush()
     return 0
+
+
+def _earlier(engine: Engine, question: str, audience: str) -> Earlier:
+    """What `--after QUESTION` was answered about, as a Slack thread would remember it."""
+    from index.followup import Earlier
+
+    question = " ".join(question.split())
+    if not question:
+        raise UsageError('--after needs the earlier question, e.g. --after "TISAX assessment level?"')
+    answer = engine.ask(question, audience=audience)
+    if not (answer.answered and answer.results):
+        raise UsageError(f"nothing in the documents answers the earlier question “{question}”, so there "
+                         "is nothing to follow up; ask the question on its own")
+    return Earlier(answer.question, answer.results[0].certification)
 
 
 # --- eval ---------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ DEFAULT_COMMAND = "/cert"
 DEFAULT_PORT = 3000
 DB_NAME = "certdesk.sqlite3"       # the question log, under .certdesk/ unless CERTDESK_DB says
 DEDUP_NAME = "seen.sqlite3"        # the de-dup record without Redis: next to the question log
+THREADS_NAME = "threads.sqlite3"   # what each Slack thread was answered about (bot/threadmemory.py)
 MIN_SALT = 16                      # bytes; bot/questionlog.py refuses anything shorter
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 # CERTDESK_DB as one of these is a PostgreSQL database shared by every replica (bot/pgstore.py).
@@ -236,6 +237,12 @@ class Settings:
     def dedup_path(self) -> Path:
         """The SQLite de-dup record used when REDIS_URL is not set (shared by all workers)."""
         return self.db_path.parent / DEDUP_NAME
+
+    @property
+    def threads_target(self) -> Path | str:
+        """The thread memory for follow-ups (without Redis, and Redis's stand-in): a table in
+        the PostgreSQL database, else a SQLite file beside the question log."""
+        return self.db_url or self.db_path.parent / THREADS_NAME
 
     @property
     def salt_path(self) -> Path:

@@ -131,16 +131,16 @@ def check_sharing(client: WebClient, cache: ChannelInfoCache, channel_id: str) -
 # --- sending ---------------------------------------------------------------------------------
 
 
-def post_message(client: WebClient, *, channel: str, thread_ts: str | None, message: Message) -> bool:
-    """Post for everyone in `channel`, without link previews; False (logged) if Slack would
-    not take it."""
+def post_message(client: WebClient, *, channel: str, thread_ts: str | None, message: Message) -> str | None:
+    """Post for everyone in `channel`, without link previews: the posted message's ts (where a
+    thread on it would start), or None (logged) if Slack would not take it."""
     try:
-        client.chat_postMessage(channel=channel, thread_ts=thread_ts, unfurl_links=False,
-                                unfurl_media=False, **as_message(message))
+        response = client.chat_postMessage(channel=channel, thread_ts=thread_ts, unfurl_links=False,
+                                           unfurl_media=False, **as_message(message))
     except Exception as error:  # after slack-sdk's own retries
         log.warning("chat.postMessage to %s failed: %s", channel, describe(error))
-        return False
-    return True
+        return None
+    return str(response.get("ts") or "")
 
 
 def post_ephemeral(client: WebClient, *, channel: str, user: str, thread_ts: str | None,

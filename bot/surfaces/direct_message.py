@@ -2,7 +2,8 @@
 
 The DM is the one conversation where internal documents may be quoted without asking Slack
 whether it is shared (unless the event says it is a Slack Connect DM): only the asker and
-the bot read it.
+the bot read it. A message in a thread on a question the bot answered, or on its answer, is
+a follow-up, read in that thread's context, as a mention's is.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from ..answering import AnswerService, Asker
+from ..answering import AnswerService, Asker, Thread
 from ..payloads import from_a_person, request_team, without_mention
 from ..slackcalls import post_message
 
@@ -33,5 +34,9 @@ def register(app: App, service: AnswerService) -> None:
         asker = Asker(team_id=request_team(context), user_id=event.get("user"), channel_id=channel,
                       channel_type="im", ext_shared=body.get("is_ext_shared_channel"))
         text = without_mention(event.get("text") or "", context.bot_user_id)
-        reply = service.reply(asker, text, client, context, surface="dm", for_everyone=False)
-        post_message(client, channel=channel, thread_ts=event.get("thread_ts"), message=reply.message)
+        reply = service.reply(asker, text, client, context, surface="dm", for_everyone=False,
+                              thread=Thread.of(event))
+        posted = post_message(client, channel=channel, thread_ts=event.get("thread_ts"), message=reply.message)
+        if posted and reply.about and not event.get("thread_ts"):
+            # Answered at the top level: a thread on the answer follows it up as well.
+            service.remember_thread(channel, posted, reply.about)

@@ -2,6 +2,8 @@
 
 Everyone in the channel reads the thread, so the answer quotes public documents only,
 whatever the asker could see in a DM; a refusal or rate-limit notice goes to the asker alone.
+A mention inside a thread the bot answered in is a follow-up, read in that thread's context
+("what about block storage?"); anywhere else it is answered as itself.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from ..answering import AnswerService, Asker
+from ..answering import AnswerService, Asker, Thread
 from ..payloads import from_a_person, kind_of_channel, request_team, without_mention
 from ..slackcalls import post_ephemeral, post_message
 
@@ -32,7 +34,8 @@ def register(app: App, service: AnswerService) -> None:
                       channel_type=event.get("channel_type") or kind_of_channel(channel),
                       ext_shared=body.get("is_ext_shared_channel"))
         text = without_mention(event.get("text") or "", context.bot_user_id)
-        reply = service.reply(asker, text, client, context, surface="mention", for_everyone=True)
+        reply = service.reply(asker, text, client, context, surface="mention", for_everyone=True,
+                              thread=Thread.of(event))
         thread_ts = event.get("thread_ts") or ts
         if reply.asker_only:
             post_ephemeral(client, channel=channel, user=user, thread_ts=thread_ts, message=reply.message)
