@@ -264,6 +264,6 @@ def create_app(settings: Settings, engine: AnswerSource, *,
         search_pool=search_pool or ThreadPoolExecutor(max_workers=SEARCH_THREADS,
                                                       thread_name_prefix="certdesk-search"),
         safety=safety if safety is not None else safety_from(settings),
-        metrics=metrics)
+        metrics=metrics, stale_days=settings.stale_days)
     surfaces.register(app, service)
     return app

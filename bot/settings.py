@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from index.config import Paths, state_dir
+from index.freshness import DEFAULT_STALE_DAYS, parse_stale_days
 
 from .policy import parse_allowed_teams
 from .ratelimit import DEFAULT_LIMIT
@@ -127,6 +128,7 @@ class Settings:
     workers: int = DEFAULT_WORKERS         # WEB_CONCURRENCY: gunicorn worker processes (HTTP)
     log_format: str = "text"               # LOG_FORMAT: text, or json for log platforms
     metrics: bool = False                  # CERTDESK_METRICS: GET /metrics for Prometheus (bot/metrics.py)
+    stale_days: int = DEFAULT_STALE_DAYS   # CERTDESK_STALE_DAYS: older sources are answered with a warning
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -158,6 +160,10 @@ class Settings:
         if db and not db_url and _ANY_URL.match(db):  # may hold a password: not shown
             raise SettingsError("CERTDESK_DB must be a file path (SQLite) or a URL starting with "
                                 "postgresql:// or postgres://")
+        try:
+            stale_days = parse_stale_days(get("CERTDESK_STALE_DAYS"))
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
         return cls(
             bot_token=get("SLACK_BOT_TOKEN"),
             signing_secret=get("SLACK_SIGNING_SECRET"),
@@ -177,6 +183,7 @@ class Settings:
                                   "a whole number of worker processes", 1, 64),
             log_format=_choice(get("LOG_FORMAT") or "text", "LOG_FORMAT", LOG_FORMATS),
             metrics=_switch(get("CERTDESK_METRICS"), "CERTDESK_METRICS"),
+            stale_days=stale_days,
         )
 
     @property
@@ -239,4 +246,4 @@ class Settings:
                 f"port={self.port}, paths={self.paths!r}, allowed_teams={sorted(self.allowed_teams)!r}, "
                 f"home_team={self.home_team!r}, rate_limit={self.rate_limit}, db_path={str(self.db_path)!r}, "
                 f"user_salt={state(self.user_salt)}, redis_url={state(self.redis_url)}, "
-                f"db_url={state(self.db_url)})")
+                f"db_url={state(self.db_url)}, stale_days={self.stale_days})")
