@@ -184,7 +184,7 @@ def _ask(args: argparse.Namespace, paths: Paths, out: TextIO, stdin: TextIO) -> 
             raise UsageError('ask needs a question, e.g. certdesk ask "TRUCS certificate number for '
                              'object storage" (or "-" to read questions from stdin)')
         questions, stream = [question], False
-    freshness = None if args.json else _freshness()
+    freshness = _freshness()      # read even for --json: a bad setting is said at once
     engine = Engine.open(paths)
     audience = "public" if args.public else "internal"
     for question in questions:
