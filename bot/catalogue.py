@@ -21,8 +21,9 @@ def certifications_text(entries: list[CertificationEntry], freshness: Freshness)
     if not entries:
         return "No certifications: the document index is empty."
     warned = sum(1 for e in entries if freshness.warning(e))
-    lines = [f"{len(entries)} certifications, {warned} with a warning (today {freshness.today}; "
-             f"warned when last updated over {freshness.stale_days} days ago or past validity)", ""]
+    title = (f"{len(entries)} certifications, {warned} with a warning (today {freshness.today}; "
+             f"warned when last updated over {freshness.stale_days} days ago or past validity)")
+    lines = [title, ""]
     for e in entries:
         lines.append(e.name + (f" — {e.scope}" if e.scope else ""))
         dates = [f"last updated {e.last_updated or 'not stated'}"]
@@ -95,8 +96,8 @@ def stale_text(items: list[StaleItem], freshness: Freshness, *, sections: int, u
             where = item.source + (f" (date from {item.stated_in})" if item.stated_in != item.source else "")
             lines.append(f"   {reason(item)}: {item.title} · {where}")
     if undated:
-        lines += ["", f"{undated} section(s) state no date at all, so none of them is called old "
-                      "(certdesk list shows them as 'last updated not stated')."]
+        lines += ["", (f"{undated} section(s) state no date at all, so none of them is called old "
+                       "(certdesk list shows them as 'last updated not stated').")]
     return "\n".join(lines)
 
 

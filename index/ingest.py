@@ -224,7 +224,7 @@ def stated_date(blocks: list[Block], cue: re.Pattern[str]) -> str | None:
     return None
 
 
-def _validity(sections: list["Section"], own: list[tuple[str | None, str | None]], meta: DocumentMeta,
+def _validity(sections: list[Section], own: list[tuple[str | None, str | None]], meta: DocumentMeta,
               doc: Document, source: str) -> None:
     """Give each section its valid-until and review-by dates, with where each was stated.
 

@@ -37,7 +37,7 @@ class SectionRecord:
     numbers: tuple[tuple[str, str], ...] = ()   # (label, number) as the section states them
 
     @classmethod
-    def from_stored(cls, data: dict) -> "SectionRecord":
+    def from_stored(cls, data: dict) -> SectionRecord:
         """From the `data` field the build stores with each section (index/build.py)."""
         return cls(
             certification=data["certification"], title=data["title"], source=data["source"],

@@ -14,12 +14,13 @@ from freshness_corpus import ATLAS_NUMBER, HERON_SCOPE, KESTREL_NUMBER, OSPREY_N
 from slackstub import BOT_USER_ID, CHANNEL_ID, FakeSlack, block_actions_body, message_event
 from slackstub.fixtures import fake_slack  # noqa: F401  (pytest fixture)
 from slack_fixtures import *  # noqa: F401,F403  (pytest fixtures)
-from slack_fixtures import DM, SHARED_CHANNEL, Served, own_user
+from slack_fixtures import DM, SHARED_CHANNEL, Served, SlowEngine, own_user
 
 from bot import answering
 from bot.blocks import SHARE_ACTION_ID
 from bot.policy import OUTSIDE_NOTICE, SHARED_NOTICE
 from bot.settings import Settings, SettingsError
+from bot.surfaces import slash
 from index.search import Engine, IndexRebuilding
 
 OLD_PCI = ":warning: *last updated 2018-06-22 — confirm with compliance before quoting*"
@@ -239,3 +240,13 @@ def test_serve_with_a_bad_stale_days_exits_with_one_line(monkeypatch, capsys) ->
     assert main(["serve"]) == 2
     err = capsys.readouterr().err
     assert "CERTDESK_STALE_DAYS must be" in err and "Traceback" not in err
+
+
+def test_a_slow_catalogue_acks_at_once_and_follows_via_response_url(
+        serve_app, slack_engine: Engine, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(slash, "ACK_BUDGET", 0.2)
+    served = serve_app(engine=SlowEngine(slack_engine, delay=0.8))
+    reply = served.command("numbers", response_url=fake_slack.response_url("late-numbers"))
+    assert reply == {"text": slash.LOOKING, "response_type": "ephemeral"}
+    (late,) = fake_slack.wait_for("response_url", lambda c: c.path.endswith("/late-numbers"), timeout=5)
+    assert late.params["replace_original"] is True and "• Cloud Object Storage Services No: *02016*" in shown(late.params)
