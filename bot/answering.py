@@ -1,6 +1,6 @@
 """Answering one asker, the same way for every surface (`AnswerService.reply`):
 
-  facts → policy → (help) → rate limit → engine → render → record
+  facts → policy → (help) → rate limit → (catalogue) → engine → render → record
 
 Held once so that no surface can skip a step: the surfaces (bot/surfaces/) only read their
 payload, hand the asker to the service and send what it returns.
@@ -32,8 +32,10 @@ rate limit (`Safety`), and the search pool the slash command waits on.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -41,11 +43,14 @@ from typing import Any, Protocol
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
+from index import listing
 from index.answer import Answer
 from index.followup import Earlier, FollowUp, Reader, rewrite
+from index.freshness import DEFAULT_STALE_DAYS, Freshness
+from index.listing import SectionRecord
 from index.search import IndexRebuilding
 
-from .blocks import Message, render_answer, render_help, render_text
+from .blocks import Message, render_answer, render_certifications, render_help, render_numbers, render_text
 from .dedup import SeenRecord
 from .metrics import ANSWERED, UNANSWERED, Metrics
 from .payloads import token_team
@@ -66,6 +71,11 @@ REBUILDING = "The document index is being rebuilt; please try again in a few sec
 INTERNAL_NOTICE = ("Includes internal documents: shown only to you. "
                    "Share in channel posts only what public documents say.")
 HELP_WORDS = frozenset({"", "help"})
+# The catalogue: only these exact words (any case); "list the ISO certificates" is a question.
+LIST = "list"
+NUMBERS = "numbers"
+CATALOGUE_WORDS = frozenset({LIST, NUMBERS})
+INTERNAL_LIST_NOTICE = "Includes internal documents: shown only to you."
 
 # Channel types for `Facts.channel_type` (and the question log), besides Slack's own "im",
 # "channel", "group", "mpim".
@@ -81,10 +91,18 @@ class AnswerSource(Protocol):
 
     def catalog(self, *, audience: str = "internal") -> list[tuple[str, str | None]]: ...
 
+    def sections(self, *, audience: str = "internal") -> tuple[SectionRecord, ...]: ...
+
 
 def is_help(text: str) -> bool:
     """An empty question or "help" asks how to ask, on every surface."""
     return text.strip().casefold() in HELP_WORDS
+
+
+def catalogue_command(text: str) -> str | None:
+    """LIST or NUMBERS when that word alone was typed (any case), else None: a question."""
+    word = text.strip().casefold()
+    return word if word in CATALOGUE_WORDS else None
 
 
 def quotes_internal(answer: Answer) -> bool:
@@ -178,7 +196,8 @@ class AnswerService:
     def __init__(self, *, engine: AnswerSource, command: str, seen: SeenRecord,
                  search_pool: Executor, safety: Safety | None = None,
                  metrics: Metrics | None = None, escalation: Escalation | None = None,
-                 threads: ThreadMemory | None = None) -> None:
+                 threads: ThreadMemory | None = None, stale_days: int = DEFAULT_STALE_DAYS,
+                 today: Callable[[], dt.date] = dt.date.today) -> None:
         self.engine = engine
         self.command = command
         self.seen = seen
@@ -187,6 +206,13 @@ class AnswerService:
         self.metrics = metrics
         self.escalation = escalation
         self.threads = threads if threads is not None else MemoryThreadMemory()
+        self.stale_days = stale_days     # CERTDESK_STALE_DAYS
+        self.today = today
+
+    def freshness(self) -> Freshness:
+        """Today (read once per reply, here and nowhere deeper) and CERTDESK_STALE_DAYS: what
+        every rendering needs to warn about old or expired sources (index/freshness.py)."""
+        return Freshness(today=self.today(), stale_days=self.stale_days)
 
     # -- policy and rate limit --------------------------------------------------------------
 
@@ -235,6 +261,9 @@ class AnswerService:
         limited = self.admitted(asker)
         if limited:
             return Reply(render_text(limited), asker_only=True)
+        command = catalogue_command(text)
+        if command:
+            return Reply(self.catalogue(command, decision, surface))
         try:
             follow_up, answer = self.ask(text, decision.audience, asker, thread)
         except IndexRebuilding:   # logged once by the engine, not per question
@@ -250,7 +279,7 @@ class AnswerService:
         notice = decision.notice or (INTERNAL_NOTICE if quotes_internal(answer) else None)
         return Reply(render_answer(answer, share_button=share_button, notice=notice, feedback_ref=ref,
                                    handoff=handoff, about_ts=about_ts,
-                                   follow_up=follow_up), about=about)
+                                   follow_up=follow_up, freshness=self.freshness()), about=about)
 
     def may_hand_off(self, decision: Decision, for_everyone: bool) -> bool:
         """Whether the answer carries "Ask compliance": hand-off is set up and the asker is
@@ -307,6 +336,29 @@ class AnswerService:
             self.threads.remember(channel, thread, about)
         except Exception as error:   # the stores log their own failures; this is anything else
             log.warning("remembering the thread in %s failed (%s)", channel, type(error).__name__)
+
+    def catalogue(self, command: str, decision: Decision, surface: str) -> Message:
+        """`/cert list` or `/cert numbers` for the decided audience: a shared channel or an
+        outsider sees public documents only, names and numbers included. Not a question:
+        neither logged as one nor counted in /metrics (like help)."""
+        try:
+            records = self.engine.sections(audience=decision.audience)
+        except IndexRebuilding:
+            return render_text(REBUILDING)
+        except Exception:
+            log.exception("listing the catalogue (%s) failed", command)
+            return render_text(SORRY)
+        notice = decision.notice or (INTERNAL_LIST_NOTICE if any(r.visibility != "public" for r in records)
+                                     else None)
+        if command == LIST:
+            entries = listing.certifications(records)
+            message = render_certifications(entries, self.freshness(), command=self.command, notice=notice)
+        else:
+            entries = listing.numbers(records)
+            message = render_numbers(entries, command=self.command, notice=notice)
+        log.info("catalogue %r on %s: %d entries for the %s audience", command, surface, len(entries),
+                 decision.audience)
+        return message
 
     def reply_later(self, asker: Asker, text: str, client: WebClient, context: BoltContext, *,
                     surface: str, for_everyone: bool, share_button: bool = False) -> Future[Reply]:

@@ -270,6 +270,7 @@ def create_app(settings: Settings, engine: AnswerSource, *,
         safety=safety if safety is not None else safety_from(settings),
         metrics=metrics, escalation=settings.escalation,
         threads=threads if threads is not None else make_thread_memory(settings.redis_url or None,
-                                                                        settings.threads_target))
+                                                                        settings.threads_target),
+        stale_days=settings.stale_days)
     surfaces.register(app, service)
     return app

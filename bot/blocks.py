@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 from index.answer import Answer, CertificateNumber, Result
 from index.followup import FollowUp
+from index.freshness import EXPIRED, OLD, Freshness, warning_for
+from index.listing import CertificationEntry, NumberEntry
 
 # Block Kit limits (https://api.slack.com/reference/block-kit).
 MAX_TEXT = 3000          # section text, context element text, our `text` fallback
@@ -178,13 +180,20 @@ def _header_sections(result: Result) -> list[dict]:
     return [_section(t) for t in texts]
 
 
-def _result_blocks(result: Result) -> list[dict]:
+def _warning_text(warning: str) -> str:
+    """index/freshness.py's warning as our one unmissable line."""
+    return _fit(warning, MAX_TEXT, lambda w: f":warning: *{escape(w)}*")
+
+
+def _result_blocks(result: Result, warning: str | None = None) -> list[dict]:
     passage = (_fit(result.passage, MAX_TEXT, lambda s: _quote(escape(s)))
                or "_(the document gives no text for this section)_")
     updated = (f"last updated {_short(result.last_updated, 40)}" if result.last_updated
                else "last updated: not stated")
     meta = [_short(result.title), _short(result.source), updated]
-    return [*_header_sections(result), _section(passage),
+    # Right under the header, above the quote: read before anything is read out.
+    stale = [_section(_warning_text(warning))] if warning else []
+    return [*_header_sections(result), *stale, _section(passage),
             _context(" · ".join(m for m in meta if m))]
 
 
@@ -279,7 +288,7 @@ def _not_found_blocks(answer: Answer) -> tuple[str, list[dict]]:
 def render_answer(answer: Answer, *, shared_by: str | None = None, share_button: bool = False,
                   notice: str | None = None, feedback_ref: int | None = None,
                   handoff: bool = False, about_ts: str | None = None,
-                  follow_up: FollowUp | None = None) -> Message:
+                  follow_up: FollowUp | None = None, freshness: Freshness | None = None) -> Message:
     """The question restated, then up to three quoted results (or a not-found message).
 
     `follow_up`: the answer is to a follow-up in a thread; the question is restated as typed,
@@ -292,6 +301,9 @@ def render_answer(answer: Answer, *, shared_by: str | None = None, share_button:
     `handoff` adds "Ask compliance" to answered and unanswered questions alike (an unanswered
     one is when it helps most); `about_ts` is the message the question was read from (the
     message shortcut), which the hand-off links to.
+    `freshness` (today and CERTDESK_STALE_DAYS, from the caller) puts a :warning: line under
+    each result whose source is old or expired; every surface passes it (None: no check,
+    for the benchmark).
     """
     blocks = [_question_block(follow_up.asked if follow_up else answer.question, shared_by)]
     if follow_up:
@@ -309,8 +321,9 @@ def render_answer(answer: Answer, *, shared_by: str | None = None, share_button:
         if buttons:
             tail.append({"type": "actions", "elements": buttons})
         missing = answer.not_stated_sentence()
+        warnings = [freshness.warning(r) if freshness else None for r in results]
         for i, result in enumerate(results):
-            rendered = ([_divider()] if i else []) + _result_blocks(result)
+            rendered = ([_divider()] if i else []) + _result_blocks(result, warnings[i])
             if i == 0 and missing:
                 # Right under the quote it qualifies, so nobody reads the quote as a "yes".
                 rendered.insert(len(rendered) - 1, _section(_fit(missing, MAX_TEXT, lambda t: f"*{escape(t)}*")))
@@ -322,6 +335,10 @@ def render_answer(answer: Answer, *, shared_by: str | None = None, share_button:
             # Document text (a certification's name) reaches the notification: escape it too.
             room = MAX_TEXT - len(text) - 1
             text = f"{_fit(_one_line(missing), room, escape)} {text}" if room > 20 else text
+        if warnings[0]:
+            # The notification says it too: some read only that before quoting.
+            room = MAX_TEXT - len(text) - 4
+            text = f"⚠️ {_fit(warnings[0], room, escape)}: {text}" if room > 20 else text
     else:
         text, not_found = _not_found_blocks(answer)
         blocks += not_found
@@ -390,6 +407,14 @@ def _usage_lines(command: str) -> list[str]:
     ]
 
 
+def _catalogue_lines(command: str) -> list[str]:
+    cmd = escape(command)
+    return [
+        f"• `{cmd} list`: every certification, its scope and when its documents were last updated",
+        f"• `{cmd} numbers`: every certificate number, with what it certifies",
+    ]
+
+
 def render_help(command: str = "/cert") -> Message:
     """How to ask, with three questions phrased the way sales staff actually ask them."""
     cmd = escape(command)
@@ -399,7 +424,10 @@ def render_help(command: str = "/cert") -> Message:
                  "word for word from the certification documents, and certificate numbers."),
         _section("*Ask me with*\n" + "\n".join(_usage_lines(command))),
         _section("*For example*\n" + examples),
-        _context("If nothing in the documents answers a question, I say so instead of guessing."),
+        _section("*The catalogue*\n" + "\n".join(_catalogue_lines(command))),
+        _context("If nothing in the documents answers a question, I say so instead of guessing. "
+                 "A :warning: under an answer means its source is old or its certificate has "
+                 "expired: confirm with compliance before quoting it."),
     ]
     return Message(text=f"Ask me about our certifications: {cmd} QUESTION", blocks=blocks)
 
@@ -417,18 +445,96 @@ def render_home(catalog: list[tuple[str, str | None]], *, command: str = "/cert"
         _header("certdesk"),
         _section("I answer questions about our compliance certifications with passages quoted "
                  "word for word and certificate numbers. Ask me with\n"
-                 + "\n".join(_usage_lines(command))),
+                 + "\n".join(_usage_lines(command) + _catalogue_lines(command))),
         _divider(),
         _section(f"*Certifications I know* ({len(lines)})" if lines
                  else "*Certifications I know*\nNone yet: the document index is empty."),
     ]
-    chunks = _pack(lines)  # one line per certification (names are one-lined by _short)
-    room = MAX_VIEW_BLOCKS - len(blocks)
-    if len(chunks) > room:
-        shown = sum(c.count("\n") + 1 for c in chunks[:room - 1])
-        chunks = chunks[:room - 1] + [f"…and {len(lines) - shown} more"]
-    blocks += [_section(c) for c in chunks]
+    # One line per certification (names are one-lined by _short).
+    blocks += _listed(lines, MAX_VIEW_BLOCKS - len(blocks), lambda left: f"…and {left} more")
     return {"type": "home", "blocks": blocks}
+
+
+def _listed(lines: list[str], room: int, more: Callable[[int], str],
+            counts: Callable[[str], bool] = lambda line: True) -> list[dict]:
+    """`lines` packed into sections (no line split), in at most `room` blocks; when they do
+    not fit, the last block says how many were left out (`more(n)`). `counts` says which
+    lines are items (not group headings) for that count."""
+    chunks = _pack(lines)
+    if len(chunks) > room:
+        left = sum(counts(line) for c in chunks[room - 1:] for line in c.split("\n"))
+        chunks = chunks[:room - 1] + [more(left)]
+    return [_section(c) for c in chunks]
+
+
+# --- the catalogue: /cert list and /cert numbers --------------------------------------------
+
+
+def _catalogue_message(title: str, lines: list[str], *, empty: str, footer: str,
+                       notice: str | None, more: Callable[[int], str],
+                       counts: Callable[[str], bool] = lambda line: True) -> Message:
+    """A header, the packed lines (or `empty`), a footer, and the audience notice last."""
+    tail = [_context(footer)] + ([_context(_fit(notice, MAX_TEXT, escape))] if notice else [])
+    head = [_header(title)]
+    body = (_listed(lines, MAX_BLOCKS - len(head) - len(tail), more, counts) if lines
+            else [_section(escape(empty))])
+    return Message(text=title if lines else empty, blocks=head + body + tail)
+
+
+def _certification_line(entry: CertificationEntry, freshness: Freshness) -> str:
+    """"• *PCI DSS* — PCI DSS Certification · :warning: *last updated 2018-06-22 — confirm…*":
+    the warning replaces the date it is about rather than repeating it."""
+    found = freshness.concerns(entry)
+    warned = {c.kind for c in found if c.warns_reader}
+    parts = [_short(entry.scope)] if entry.scope else []
+    if OLD not in warned:
+        parts.append(f"last updated {_short(entry.last_updated, 40)}" if entry.last_updated
+                     else "last updated: not stated")
+    if entry.valid_until and EXPIRED not in warned:
+        parts.append(f"valid until {_short(entry.valid_until, 40)}")
+    warning = warning_for(found)
+    if warning:
+        parts.append(f":warning: *{escape(warning)}*")
+    return f"• *{_short(entry.name)}* — " + " · ".join(parts)
+
+
+def render_certifications(entries: list[CertificationEntry], freshness: Freshness, *,
+                          command: str = "/cert", notice: str | None = None) -> Message:
+    """`/cert list`: every certification with its scope and last-updated date, sorted by
+    name, a :warning: on each whose newest source is old or whose certificate has expired."""
+    cmd = escape(command)
+    lines = [_certification_line(e, freshness) for e in entries]
+    return _catalogue_message(
+        f"Certifications ({len(entries)})", lines,
+        empty="No certifications yet: the document index is empty.",
+        footer=(f"Scope and dates as the documents (or data/certifications.yaml) state them. "
+                f":warning: = last updated over {freshness.stale_days} days ago, or past its "
+                f"validity. For the passages, ask `{cmd} CERTIFICATION`; certificate numbers: "
+                f"`{cmd} numbers`."),
+        notice=notice, more=lambda left: f"…and {left} more certifications not shown here; "
+                                         f"ask `{cmd} CERTIFICATION` about any of them.")
+
+
+def render_numbers(entries: list[NumberEntry], *, command: str = "/cert",
+                   notice: str | None = None) -> Message:
+    """`/cert numbers`: every certificate number, bold, with its label as the source states
+    it, under its certification (in the order `index.listing.numbers` gives)."""
+    cmd = escape(command)
+    lines: list[str] = []
+    current = None
+    for n in entries:
+        if n.certification != current:
+            current = n.certification
+            lines.append(f"*{_short(current)}*")
+        lines.append("• " + _number(CertificateNumber(n.label, n.number), bold=True))
+    return _catalogue_message(
+        f"Certificate numbers ({len(entries)})", lines,
+        empty="No certificate number is stated in the documents I can quote here.",
+        footer=(f"Each number exactly as its document states it. For the passage and its date, ask "
+                f"`{cmd} CERTIFICATION certificate number`."),
+        notice=notice, counts=lambda line: line.startswith("• "),
+        more=lambda left: f"…and {left} more numbers not shown here; ask `{cmd} CERTIFICATION "
+                          "certificate number` for them.")
 
 
 def render_text(text: str) -> Message:

@@ -7,8 +7,10 @@ No traceback reaches a user: expected failures print one line saying what to fix
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, TextIO
 from index.answer import Answer
 from index.errors import BuildError, DataError
 from index.config import Paths
+from index.freshness import STALE_DAYS_VARIABLE, Freshness, parse_stale_days
 
 if TYPE_CHECKING:
     from index.followup import Earlier, FollowUp
@@ -29,6 +32,8 @@ EXAMPLES = (
     'certdesk ask --json "Are we PCI DSS level 1?"',
     "certdesk ask --json - < questions.txt",
     'certdesk ask --after "TISAX assessment level?" "and in Germany?"',
+    "certdesk list",
+    "certdesk report stale",
 )
 
 
@@ -73,10 +78,31 @@ def _parser() -> argparse.ArgumentParser:
     srv.add_argument("--port", type=int, help="HTTP port (default: $PORT, else 3000)")
     srv.add_argument("--host", default="0.0.0.0", help="HTTP address to listen on (default: 0.0.0.0)")
 
-    rep = sub.add_parser("report", help="list unanswered and down-voted questions", description=(
+    lst = sub.add_parser("list", help="every certification with its scope and last-updated date", description=(
+        "Every certification the documents answer about, with its scope and the newest date its "
+        "documents state, and a warning when that is more than CERTDESK_STALE_DAYS (default 730) "
+        "days ago or its validity has passed. The same list as /cert list in Slack."))
+    lst.add_argument("--json", action="store_true", help="print one JSON object")
+    lst.add_argument("--public", action="store_true", help="public documents only, as in a shared channel")
+
+    num = sub.add_parser("numbers", help="every certificate number with its label", description=(
+        "Every certificate number the documents state, with its label and certification, exactly "
+        "as the source states it. The same list as /cert numbers in Slack."))
+    num.add_argument("--json", action="store_true", help="print one JSON object")
+    num.add_argument("--public", action="store_true", help="public documents only, as in a shared channel")
+
+    rep = sub.add_parser("report", help="list unanswered and down-voted questions (or: report stale)",
+                         description=(
         "The compliance team's to-do list: questions asked in Slack in the last N days that "
-        "went unanswered or were voted not helpful, most frequent first (from CERTDESK_DB)."))
+        "went unanswered or were voted not helpful, most frequent first (from CERTDESK_DB). "
+        "`certdesk report stale` lists the documents that need review instead."))
     rep.add_argument("--days", type=int, default=30, help="how far back to look (default: 30)")
+    rep_sub = rep.add_subparsers(dest="report_command", metavar="stale")
+    stale = rep_sub.add_parser("stale", help="sections that are old, expired or due for review", description=(
+        "Every section last updated more than CERTDESK_STALE_DAYS (default 730) days ago, whose "
+        "valid_until has passed or whose review_by is due, with the reason and the source file. "
+        "Exit code 0 either way."))
+    stale.add_argument("--json", action="store_true", help="print one JSON object")
 
     idx = sub.add_parser("index", help="manage the search index")
     idx_sub = idx.add_subparsers(dest="index_command", metavar="ACTION")
@@ -115,8 +141,10 @@ def _parser() -> argparse.ArgumentParser:
 # --- ask ----------------------------------------------------------------------------------------
 
 
-def format_answer(answer: Answer, follow_up: FollowUp | None = None) -> str:
-    """An answer for a person reading a terminal; a follow-up with what it was read as."""
+def format_answer(answer: Answer, follow_up: FollowUp | None = None,
+                  freshness: Freshness | None = None) -> str:
+    """An answer for a person reading a terminal; a follow-up with what it was read as; with
+    `freshness`, a warning line under each result whose source is old or expired."""
     lines = [f"Q: {follow_up.asked if follow_up else answer.question}", ""]
     if follow_up:
         lines[1:1] = [f"Follow-up to “{follow_up.earlier.question}” — searched: “{follow_up.searched}”"]
@@ -133,6 +161,9 @@ def format_answer(answer: Answer, follow_up: FollowUp | None = None) -> str:
         lines += [missing, ""]
     for i, r in enumerate(answer.results, 1):
         lines.append(f"{i}. {r.certification} — {r.title}")
+        warning = freshness.warning(r) if freshness else None
+        if warning:
+            lines.append(f"   ⚠ {warning}")
         if r.certificate_numbers:
             first, *rest = r.certificate_numbers
             lines.append(f"   {first.label} No: {first.number}")
@@ -165,6 +196,7 @@ def _ask(args: argparse.Namespace, paths: Paths, out: TextIO, stdin: TextIO) -> 
             raise UsageError('ask needs a question, e.g. certdesk ask "TRUCS certificate number for '
                              'object storage" (or "-" to read questions from stdin)')
         questions, stream = [question], False
+    freshness = _freshness()      # read even for --json: a bad setting is said at once
     engine = Engine.open(paths)
     audience = "public" if args.public else "internal"
     earlier = _earlier(engine, args.after, audience) if args.after is not None else None
@@ -178,7 +210,7 @@ def _ask(args: argparse.Namespace, paths: Paths, out: TextIO, stdin: TextIO) -> 
         if args.json:
             out.write(json.dumps(answer.to_dict(), ensure_ascii=False) + "\n")
         else:
-            out.write(format_answer(answer, follow_up) + ("\n\n" if stream else "\n"))
+            out.write(format_answer(answer, follow_up, freshness) + ("\n\n" if stream else "\n"))
         if stream:
             out.flush()
     return 0
@@ -196,6 +228,64 @@ def _earlier(engine: Engine, question: str, audience: str) -> Earlier:
         raise UsageError(f"nothing in the documents answers the earlier question “{question}”, so there "
                          "is nothing to follow up; ask the question on its own")
     return Earlier(answer.question, answer.results[0].certification)
+
+
+def _freshness() -> Freshness:
+    """Today and CERTDESK_STALE_DAYS, read once per command (a bad value: exit 2, naming it)."""
+    try:
+        stale_days = parse_stale_days(os.environ.get(STALE_DAYS_VARIABLE))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return Freshness(today=dt.date.today(), stale_days=stale_days)
+
+
+# --- list, numbers, report stale ----------------------------------------------------------------
+
+
+def _catalogue(args: argparse.Namespace, paths: Paths, out: TextIO) -> int:
+    """certdesk list / certdesk numbers: the catalogue /cert list and /cert numbers show."""
+    from index import listing
+    from index.search import Engine
+
+    from . import catalogue
+
+    freshness = _freshness()
+    engine = Engine.open(paths)
+    try:
+        records = engine.sections(audience="public" if args.public else "internal")
+    finally:
+        engine.close()
+    if args.command == "list":
+        entries = listing.certifications(records)
+        shown = (catalogue.certifications_json(entries, freshness) if args.json
+                 else catalogue.certifications_text(entries, freshness))
+    else:
+        numbers = listing.numbers(records)
+        shown = catalogue.numbers_json(numbers) if args.json else catalogue.numbers_text(numbers)
+    out.write((json.dumps(shown, ensure_ascii=False) if args.json else shown) + "\n")
+    return 0
+
+
+def _report_stale(args: argparse.Namespace, paths: Paths, out: TextIO) -> int:
+    """certdesk report stale: every section that is old, expired or due for review."""
+    from index import listing
+    from index.search import Engine
+
+    from . import catalogue
+
+    freshness = _freshness()
+    engine = Engine.open(paths)
+    try:
+        records = engine.sections()
+    finally:
+        engine.close()
+    items = listing.stale(records, freshness)
+    counts = {"sections": len(records), "undated": len(listing.undated(records))}
+    if args.json:
+        out.write(json.dumps(catalogue.stale_json(items, freshness, **counts), ensure_ascii=False) + "\n")
+    else:
+        out.write(catalogue.stale_text(items, freshness, **counts) + "\n")
+    return 0
 
 
 # --- eval ---------------------------------------------------------------------------------------
@@ -382,6 +472,10 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, stdin:
             return _index(args, paths, out)
         if args.command == "serve":
             return _serve(args)
+        if args.command in ("list", "numbers"):
+            return _catalogue(args, paths, out)
+        if args.command == "report" and args.report_command == "stale":
+            return _report_stale(args, paths, out)
         if args.command == "report":
             return _report(args, out)
         if args.command == "bench":

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from index.config import Paths, state_dir
+from index.freshness import DEFAULT_STALE_DAYS, parse_stale_days
 
 from .policy import parse_allowed_teams
 from .ratelimit import DEFAULT_LIMIT
@@ -151,6 +152,7 @@ class Settings:
     metrics: bool = False                  # CERTDESK_METRICS: GET /metrics for Prometheus (bot/metrics.py)
     escalation_channel: str = ""           # CERTDESK_ESCALATION_CHANNEL: "Ask compliance" posts here
     escalation_group: str = ""             # CERTDESK_ESCALATION_GROUP: the user group it tags
+    stale_days: int = DEFAULT_STALE_DAYS   # CERTDESK_STALE_DAYS: older sources are answered with a warning
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -191,6 +193,10 @@ class Settings:
         if escalation_group and not escalation_channel:
             raise SettingsError("CERTDESK_ESCALATION_GROUP is set but CERTDESK_ESCALATION_CHANNEL is not: "
                                 "set the channel that \"Ask compliance\" posts in (the group is tagged there)")
+        try:
+            stale_days = parse_stale_days(get("CERTDESK_STALE_DAYS"))
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
         return cls(
             bot_token=get("SLACK_BOT_TOKEN"),
             signing_secret=get("SLACK_SIGNING_SECRET"),
@@ -212,6 +218,7 @@ class Settings:
             metrics=_switch(get("CERTDESK_METRICS"), "CERTDESK_METRICS"),
             escalation_channel=escalation_channel,
             escalation_group=escalation_group,
+            stale_days=stale_days,
         )
 
     @property
@@ -289,4 +296,4 @@ class Settings:
                 f"home_team={self.home_team!r}, rate_limit={self.rate_limit}, db_path={str(self.db_path)!r}, "
                 f"user_salt={state(self.user_salt)}, redis_url={state(self.redis_url)}, "
                 f"db_url={state(self.db_url)}, escalation_channel={self.escalation_channel!r}, "
-                f"escalation_group={self.escalation_group!r})")
+                f"escalation_group={self.escalation_group!r}, stale_days={self.stale_days})")

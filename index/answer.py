@@ -38,6 +38,10 @@ class Result:
     sources: tuple[str, ...] = ()
     # public | internal: who may be shown this result. Not part of the JSON contract.
     visibility: str = "public"
+    # Until when the certificate holds and when the source is due for review (YYYY-MM-DD),
+    # for the freshness warning (index/freshness.py). Not part of the JSON contract.
+    valid_until: str | None = None
+    review_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of `certdesk ask --json`: exactly these keys."""

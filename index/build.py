@@ -38,6 +38,8 @@ from .passages import StoredNumber, sentences_of
 
 log = logging.getLogger(__name__)
 
+CERTIFICATIONS_YAML = "data/certifications.yaml"   # where a curated date came from (report stale)
+
 def make_schema() -> Schema:
     # No positions (phrase=False): questions are matched term by term, never as phrases, and
     # positions were half of what a build wrote.
@@ -82,6 +84,11 @@ def _document(n: int, section: Section, cert: Certification, catalog: Catalog, m
     topics = " | ".join(cert.topics)
     body = section.text
     title = section.display_title
+    # data/certifications.yaml speaks for the whole certification, over what any one file says.
+    valid_until, valid_from = ((cert.valid_until, CERTIFICATIONS_YAML) if cert.valid_until
+                               else (section.valid_until, section.valid_until_from))
+    review_by, review_from = ((cert.review_by, CERTIFICATIONS_YAML) if cert.review_by
+                              else (section.review_by, section.review_by_from))
     vocabulary = " ".join(dict.fromkeys(plain_tokens(" \n".join([title, names, topics, body]))))
     return dict(
         id=f"{section.source}#{n}",
@@ -102,6 +109,12 @@ def _document(n: int, section: Section, cert: Certification, catalog: Catalog, m
             "ids": sorted(identifiers(f"{title}\n{body}")),
             "numbers": numbers,
             "last_updated": section.last_updated,
+            # Freshness and the catalogue (index/freshness.py, index/listing.py).
+            "valid_until": valid_until,
+            "valid_until_from": valid_from,
+            "review_by": review_by,
+            "review_by_from": review_from,
+            "scope": cert.scope,
             "source": section.source,
             "sources": list(section.sources),
             "source_url": section.source_url,

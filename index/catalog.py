@@ -9,6 +9,7 @@ line so the compliance team can fix them without reading code.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -54,7 +55,13 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Map:
         key = str(key)
         if key in result:
             raise DataError(loader.name, key_node.start_mark.line + 1, f"duplicate key {key!r}")
-        result[key] = loader.construct_object(value_node, deep=True)
+        try:
+            result[key] = loader.construct_object(value_node, deep=True)
+        except ValueError as exc:
+            # A value YAML recognises but cannot build, such as the date 2025-02-30.
+            shown = f" {value_node.value!r}" if isinstance(value_node, yaml.ScalarNode) else ""
+            raise DataError(loader.name, value_node.start_mark.line + 1,
+                            f"{key!r}:{shown} is not a valid value ({exc})") from None
         result.key_lines[key] = key_node.start_mark.line + 1
     return result
 
@@ -166,6 +173,28 @@ def _visibility(mapping: dict, path: Path | str, what: str) -> str | None:
     return value
 
 
+def _date(mapping: dict, key: str, path: Path | str, what: str) -> str | None:
+    """A curated date as YYYY-MM-DD: a YAML date, or text written exactly that way.
+
+    Stricter than the dates read from documents on purpose: "March 2025" or "soon" in
+    data/ is a typo to fix, not a date to guess."""
+    value = mapping.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = str(value).strip() if isinstance(value, str) else ""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            return dt.date.fromisoformat(text).isoformat()
+        except ValueError:
+            pass
+    raise DataError(path, _line_of(mapping, key),
+                    f"{what}: {key} must be a date written YYYY-MM-DD, such as 2025-03-01, not {value!r}")
+
+
 def slug(text: str) -> str:
     """A stable key for a name: lower-case letters, digits and dashes."""
     s = re.sub(r"[^\w]+", "-", text.lower(), flags=re.UNICODE).strip("-")
@@ -182,6 +211,9 @@ class Certification:
     titles: tuple[str, ...] = ()   # section headings that belong to this certification
     names: tuple[str, ...] = ()    # aliases, acronyms, expansions, other languages
     topics: tuple[str, ...] = ()   # countries, regulators, industries: help ranking only
+    scope: str | None = None       # what it covers, in the compliance team's words (/cert list)
+    valid_until: str | None = None  # YYYY-MM-DD: overrides what the documents state
+    review_by: str | None = None    # YYYY-MM-DD: when the compliance team must look again
 
 
 @dataclass(frozen=True)
@@ -196,6 +228,11 @@ class DocumentMeta:
     visibility: str | None = None
     source_url: str | None = None
     certification: str | None = None
+    valid_until: str | None = None   # YYYY-MM-DD, for a file whose text does not say
+    review_by: str | None = None
+
+
+DOCUMENT_KEYS = ("title", "visibility", "source_url", "certification", "valid_until", "review_by")
 
 
 @dataclass(frozen=True)
@@ -231,12 +268,14 @@ class Catalog:
 
 def document_meta(mapping: Any, path: Path | str, what: str) -> DocumentMeta:
     """Validate one document's metadata (from data/documents.yaml or front matter)."""
-    check_keys(mapping, ("title", "visibility", "source_url", "certification"), path, what)
+    check_keys(mapping, DOCUMENT_KEYS, path, what)
     return DocumentMeta(
         title=_text(mapping, "title", path, what),
         visibility=_visibility(mapping, path, what),
         source_url=_text(mapping, "source_url", path, what),
         certification=_text(mapping, "certification", path, what),
+        valid_until=_date(mapping, "valid_until", path, what),
+        review_by=_date(mapping, "review_by", path, what),
     )
 
 
@@ -249,7 +288,8 @@ def _load_certifications(path: Path, doc: Any) -> tuple[Certification, ...]:
     seen: dict[str, int | None] = {}
     for entry in entries:
         what = "a certification"
-        check_keys(entry, ("name", "titles", "names", "topics"), path, what, required=("name",))
+        check_keys(entry, ("name", "titles", "names", "topics", "scope", "valid_until", "review_by"),
+                   path, what, required=("name",))
         name = _text(entry, "name", path, what) or ""
         what = f"certification {name!r}"
         key = slug(name)
@@ -261,6 +301,9 @@ def _load_certifications(path: Path, doc: Any) -> tuple[Certification, ...]:
             titles=_texts(entry, "titles", path, what),
             names=_texts(entry, "names", path, what),
             topics=_texts(entry, "topics", path, what),
+            scope=_text(entry, "scope", path, what),
+            valid_until=_date(entry, "valid_until", path, what),
+            review_by=_date(entry, "review_by", path, what),
         ))
     return tuple(certs)
 

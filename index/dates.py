@@ -26,6 +26,15 @@ _FORMS = [
 ]
 
 
+def _date_of(m: re.Match[str]) -> str | None:
+    month = m["month"]
+    month_no = int(month) if month.isdigit() else _MONTHS.get(month[:3].lower())
+    try:
+        return dt.date(int(m["year"]), month_no or 0, int(m["day"])).isoformat()
+    except ValueError:
+        return None
+
+
 def parse_date(value: object) -> str | None:
     """The first full date (year, month and day) stated in `value`, as YYYY-MM-DD."""
     if isinstance(value, dt.datetime):
@@ -36,10 +45,22 @@ def parse_date(value: object) -> str | None:
         return None
     for form in _FORMS:
         for m in form.finditer(value):
-            month = m["month"]
-            month_no = int(month) if month.isdigit() else _MONTHS.get(month[:3].lower())
-            try:
-                return dt.date(int(m["year"]), month_no or 0, int(m["day"])).isoformat()
-            except ValueError:
-                continue
+            date = _date_of(m)
+            if date:
+                return date
+    return None
+
+
+def date_at_start(text: str) -> str | None:
+    """The date `text` opens with ("1 March 2025, unless withdrawn"), or None.
+
+    For a date that a cue introduces ("valid until ..."): a date further on in the sentence
+    belongs to something else ("valid until withdrawn; issued 2020-01-01")."""
+    text = text.lstrip(" :：-–—\t")
+    for form in _FORMS:
+        m = form.match(text)
+        if m:
+            date = _date_of(m)
+            if date:
+                return date
     return None

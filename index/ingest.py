@@ -19,7 +19,7 @@ from typing import Any
 
 from .analysis import plain_tokens
 from .catalog import VISIBILITIES, Catalog, DocumentMeta
-from .dates import parse_date
+from .dates import date_at_start, parse_date
 from .passages import split_sentences
 from .store import document_files
 from .readers import ROW_SEPARATOR, Block, Document, ReadError, read
@@ -34,6 +34,19 @@ LAST_UPDATED_RE = re.compile(r"^\s*last\s+(?:updated|modified|revised)\s*(?:on)?
 DOC_DATE_RE = re.compile(
     r"^\s*(?:date(?:\s+of\s+issue)?|issued(?:\s+on)?|issue\s+date|effective\s+date|updated|published)"
     r"\s*[:：]\s*(?P<date>.+)$", re.IGNORECASE)
+# A document's own word on how long its certificate holds ("Valid until: 1 March 2025",
+# "Expiry date 2025-03-01", "valid through March 1, 2025", "Expires: …"), and on when it is
+# due for review ("Next review: …"; not "Review date", which may name the last one). The
+# date must follow the cue: "valid until withdrawn; issued 2020-01-01" states no end. Kept
+# as text: a quoted validity line is worth reading.
+VALID_UNTIL_CUE_RE = re.compile(
+    r"\b(?:valid\s+(?:until|through|thru|till|to)|(?:date\s+of\s+)?expir(?:y|ation)(?:\s+date)?"
+    r"|expires(?:\s+on)?)\s*[:：]?\s*", re.IGNORECASE)
+REVIEW_BY_CUE_RE = re.compile(
+    r"\b(?:review(?:ed)?\s+by|next\s+review(?:\s+date)?|review\s+due(?:\s+date)?)\s*[:：]?\s*",
+    re.IGNORECASE)
+# Where a curated date came from, for `certdesk report stale`.
+DOCUMENTS_YAML = "data/documents.yaml"
 # A certificate number as documents print them: "02016", "G01004", "QX-2020-0042", "IS 552878".
 NUMBER_VALUE = r"(?:[A-Z]{1,5} )?[A-Za-z0-9](?:[A-Za-z0-9./\-]*[A-Za-z0-9])?"
 # "<label> No: <number>" and its variants (No.: / No. / Number: / Nr: / ID: / #).
@@ -85,6 +98,12 @@ class Section:
     line: int = 1
     sources: list[str] = field(default_factory=list)
     headed: bool = False               # titled by headings of the document, not derived
+    # Until when the certificate holds, and when the page is due for review (YYYY-MM-DD),
+    # each with the file that says so (the source, or data/documents.yaml).
+    valid_until: str | None = None
+    valid_until_from: str | None = None
+    review_by: str | None = None
+    review_by_from: str | None = None
 
     @property
     def title(self) -> str:
@@ -143,6 +162,9 @@ def document_meta(doc: Document, listed: DocumentMeta, where: str) -> DocumentMe
         visibility=visibility or listed.visibility or "public",
         source_url=_meta_text(doc.meta, "source_url") or listed.source_url,
         certification=_meta_text(doc.meta, "certification") or listed.certification,
+        # Only the curated dates: the file's own (front matter, text) are weighed in sections_of.
+        valid_until=listed.valid_until,
+        review_by=listed.review_by,
     )
 
 
@@ -183,6 +205,46 @@ def _stated_date(block: Block) -> str | None:
         if date:
             return date
     return None
+
+
+def stated_date(blocks: list[Block], cue: re.Pattern[str]) -> str | None:
+    """The first date a cue introduces in these blocks' text or table rows
+    ("Valid until: 1 March 2025"; a row "Valid until · 2025-03-01"), or None."""
+    for b in blocks:
+        if b.kind == "text":
+            text = " ".join(b.text.split())          # a PDF breaks lines mid-sentence
+        elif b.kind == "row":
+            text = " ".join(c for c in b.cells if c)
+        else:
+            continue
+        for m in cue.finditer(text):
+            date = date_at_start(text[m.end():])
+            if date:
+                return date
+    return None
+
+
+def _validity(sections: list[Section], own: list[tuple[str | None, str | None]], meta: DocumentMeta,
+              doc: Document, source: str) -> None:
+    """Give each section its valid-until and review-by dates, with where each was stated.
+
+    Curated data/documents.yaml first (the compliance team's correction of a file); then the
+    section's own statement; then one elsewhere under the same top heading (a certificate's
+    "Valid until" line dates its scope and annex too, and the whole document when it has a
+    title, but not the next certification on a page listing several); then front matter."""
+    for kind, index, listed, front in (("valid_until", 0, meta.valid_until, doc.valid_until),
+                                       ("review_by", 1, meta.review_by, doc.review_by)):
+        by_family: dict[str, str] = {}
+        for section, stated in zip(sections, own):
+            if stated[index]:
+                by_family.setdefault(_norm(section.family), stated[index])
+        for section, stated in zip(sections, own):
+            date = stated[index] or by_family.get(_norm(section.family)) or front
+            origin = source if date else None
+            if listed:
+                date, origin = listed, DOCUMENTS_YAML
+            setattr(section, kind, date)
+            setattr(section, f"{kind}_from", origin)
 
 
 # --- boilerplate ----------------------------------------------------------------------------
@@ -354,6 +416,7 @@ def sections_of(doc: Document, source: str, listed: DocumentMeta, catalog: Catal
     raw.append(current)
 
     sections: list[Section] = []
+    own: list[tuple[str | None, str | None]] = []   # each section's own validity statements
     for part in raw:
         content = _classify(_rejoin(part.blocks), guess_titles=not doc.structured)
         heads = [h[1] for h in part.headings]
@@ -373,6 +436,8 @@ def sections_of(doc: Document, source: str, listed: DocumentMeta, catalog: Catal
             certification=meta.certification, doc_title=title, line=part.line,
             sources=[source], headed=bool(heads or title),
         ))
+        own.append((stated_date(part.blocks, VALID_UNTIL_CUE_RE), stated_date(part.blocks, REVIEW_BY_CUE_RE)))
+    _validity(sections, own, meta, doc, source)
     return sections
 
 

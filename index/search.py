@@ -29,6 +29,7 @@ from whoosh.query import DefaultOr, Term
 from .answer import Answer, CertificateNumber, Result
 from .config import Paths
 from .errors import BuildError, DataError
+from .listing import SectionRecord, certifications, visible
 from .store import current_path, ensure_index, open_index, read_manifest, unreadable, usable
 from .analysis import CJK_RE, identifiers, plain_tokens, stem
 from .asks import COMPANY, COUNT, HOLDS, NUMBER, hint
@@ -101,6 +102,7 @@ class Engine:
         self._cert_ids: dict[str, set[str]] = {}
         self._cert_stems: dict[str, frozenset[str]] = {}
         self._cert_sections = lru_cache(maxsize=1024)(self._cert_sections_uncached)
+        self._records: tuple[SectionRecord, ...] | None = None
 
     @classmethod
     def open(cls, paths: Paths | None = None) -> "Engine":
@@ -190,15 +192,18 @@ class Engine:
 
     def catalog(self, *, audience: str = "internal") -> list[tuple[str, str | None]]:
         """Every certification the index can answer about, with its newest "last updated"."""
-        newest: dict[str, str | None] = {}
-        for fields in self._searcher.all_stored_fields():
-            data = fields["data"]
-            if audience == "public" and data["visibility"] != "public":
-                continue
-            name, date = data["certification"], data["last_updated"]
-            if name not in newest or (date or "") > (newest[name] or ""):
-                newest[name] = date
-        return sorted(newest.items(), key=lambda item: item[0].casefold())
+        return [(e.name, e.last_updated) for e in certifications(self.sections(audience=audience))]
+
+    def sections(self, *, audience: str = "internal") -> tuple[SectionRecord, ...]:
+        """Every section's certification, dates, numbers and source that this audience may
+        see: the catalogue and `certdesk report stale` (index/listing.py). Read from the
+        stored fields on first use only: the index under one Engine never changes (two
+        threads racing here read the same records)."""
+        records = self._records
+        if records is None:
+            records = self._records = tuple(
+                SectionRecord.from_stored(fields["data"]) for fields in self._searcher.all_stored_fields())
+        return visible(records, audience)
 
     # --- answering -------------------------------------------------------------------------
 
@@ -548,6 +553,8 @@ class Engine:
             score=hit.score,
             sources=tuple(data["sources"]),
             visibility=data["visibility"],
+            valid_until=data.get("valid_until"),
+            review_by=data.get("review_by"),
         )
 
 
@@ -630,6 +637,9 @@ class LiveEngine:
 
     def catalog(self, *, audience: str = "internal") -> list[tuple[str, str | None]]:
         return self._call(lambda engine: engine.catalog(audience=audience))
+
+    def sections(self, *, audience: str = "internal") -> tuple[SectionRecord, ...]:
+        return self._call(lambda engine: engine.sections(audience=audience))
 
     def _call(self, call: Callable[[Engine], T]) -> T:
         """`call` on the current Engine; if its index was lost, once more on its replacement."""

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 # Bump when the schema or the stored data changes shape; the code's own hash (below) also
 # forces a rebuild whenever index/ changes.
-FORMAT = 3
+FORMAT = 4   # 4: valid_until, review_by (and where each was stated) and scope per section
 DATA_FILES = ("certifications.yaml", "products.yaml", "documents.yaml", "vocabulary.yaml")
 _CODE = Path(__file__).resolve().parent
 _SEEN = "fingerprint.json"   # beside a build's manifest: input fingerprints known to match it

@@ -170,6 +170,10 @@ class SlowEngine:
     def catalog(self, *, audience: str = "internal") -> list[tuple[str, str | None]]:
         return self.engine.catalog(audience=audience)
 
+    def sections(self, *, audience: str = "internal") -> tuple:
+        time.sleep(self.delay)
+        return self.engine.sections(audience=audience)
+
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = False  # joined by server_close(): no request thread outlives the test

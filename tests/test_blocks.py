@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Iterator
@@ -14,11 +15,15 @@ from bot.blocks import (
     Message,
     escape,
     render_answer,
+    render_certifications,
     render_help,
     render_home,
+    render_numbers,
     render_text,
 )
 from index.answer import Answer, CertificateNumber, Result
+from index.freshness import Freshness
+from index.listing import CertificationEntry, NumberEntry
 
 TRUCS_NUMBERS = (
     CertificateNumber("Cloud Object Storage Services", "02016"),
@@ -316,3 +321,97 @@ def test_render_text_is_escaped_and_bounded():
     message = render_text("Slow down <!channel> " * 500)
     assert_valid_message(message)
     assert len(message.blocks) == 1 and message.text.endswith("…")
+
+
+# --- freshness warnings and the catalogue -------------------------------------------------------
+
+FRESHNESS = Freshness(today=dt.date(2026, 11, 25), stale_days=730)
+OLD_WARNING = ":warning: *last updated 2018-06-22 — confirm with compliance before quoting*"
+
+
+def test_a_stale_result_has_the_warning_right_under_its_header():
+    message = render_answer(answered(result(numbers=TRUCS_NUMBERS[:1], last_updated="2018-06-22")),
+                            freshness=FRESHNESS)
+    assert_valid_message(message)
+    texts = sections(message)
+    assert texts[0].startswith("*Trusted Cloud Services (TRUCS)*")
+    assert texts[1] == OLD_WARNING
+    assert texts[2].startswith(">")                     # then the quote
+    assert message.text.startswith("⚠️ last updated 2018-06-22 — confirm with compliance before quoting")
+
+
+def test_an_expired_result_says_so_and_a_fresh_one_says_nothing():
+    expired = Result(certification="ISO 27001", title="Certificate", passage="Certified.",
+                     last_updated="2026-10-01", valid_until="2024-03-01", source="iso.pdf")
+    fresh = result(last_updated="2026-10-01")
+    message = render_answer(answered(expired, fresh), freshness=FRESHNESS)
+    assert_valid_message(message)
+    text = all_text(message.blocks)
+    assert text.count(":warning:") == 1
+    assert ":warning: *valid until 2024-03-01 — expired; confirm with compliance before quoting*" in text
+    assert ":warning:" not in all_text(render_answer(answered(fresh), freshness=FRESHNESS).blocks)
+
+
+def test_without_freshness_no_warning_is_rendered():
+    assert ":warning:" not in all_text(render_answer(answered(result(last_updated="2018-06-22"))).blocks)
+
+
+def test_the_help_names_the_catalogue_commands():
+    text = all_text(render_help("/cert").blocks)
+    assert "`/cert list`" in text and "`/cert numbers`" in text
+
+
+def entry(name: str, last_updated: str | None = "2026-10-01", **fields) -> CertificationEntry:
+    values = {"scope": None, "valid_until": None, "review_by": None, "sources": ("a.md",), "sections": 1}
+    values.update(fields)
+    return CertificationEntry(name=name, last_updated=last_updated, **values)
+
+
+def test_list_lines_say_scope_dates_and_warnings_once():
+    message = render_certifications([
+        entry("PCI DSS", "2018-06-22", scope="PCI DSS Certification"),
+        entry("TISAX", "2026-06-24", valid_until="2028-01-31"),
+        entry("ISO 27001", "2026-06-24", valid_until="2024-03-01"),
+        entry("Undated <!here>", None),
+    ], FRESHNESS)
+    assert_valid_message(message)
+    text = all_text(message.blocks)
+    assert f"• *PCI DSS* — PCI DSS Certification · {OLD_WARNING}" in text
+    assert text.count("2018-06-22") == 1                 # the warning states the date once
+    assert "• *TISAX* — last updated 2026-06-24 · valid until 2028-01-31\n" in text
+    assert ("• *ISO 27001* — last updated 2026-06-24 · :warning: *valid until 2024-03-01 — expired; "
+            "confirm with compliance before quoting*") in text
+    assert "• *Undated &lt;!here&gt;* — last updated: not stated" in text
+    assert message.blocks[0] == {"type": "header", "text": {"type": "plain_text", "text": "Certifications (4)"}}
+
+
+def test_a_huge_catalogue_fits_slack_and_says_how_many_are_left_out():
+    entries = [entry(f"Certification {'x' * 150} {i:05d}", "2018-01-01", scope="s" * 150) for i in range(2000)]
+    message = render_certifications(entries, FRESHNESS, notice="Answered from public documents only.")
+    assert_valid_message(message)
+    shown = all_text(message.blocks).count("• *Certification")
+    assert 0 < shown < 2000
+    assert f"…and {2000 - shown} more certifications not shown here" in all_text(message.blocks)
+    assert message.blocks[-1]["elements"][0]["text"] == "Answered from public documents only."
+
+
+def test_numbers_are_grouped_bold_escaped_and_fit_slack():
+    numbers = [NumberEntry("TRUCS", "Cloud Hosting", "01018", "a.txt"),
+               NumberEntry("TRUCS", "Cloud <b>Cache</b>", "06001", "a.txt"),
+               NumberEntry("ISO 27001", "Certificate", "IS 552878", "iso.pdf")]
+    message = render_numbers(numbers)
+    assert_valid_message(message)
+    text = all_text(message.blocks)
+    assert "*TRUCS*\n• Cloud Hosting No: *01018*\n• Cloud &lt;b&gt;Cache&lt;/b&gt; No: *06001*\n*ISO 27001*" in text
+    assert "• Certificate No: *IS 552878*" in text
+    many = [NumberEntry(f"Cert {i // 40}", f"Label {'y' * 100} {i}", f"N-{i:05d}", "a.txt") for i in range(6000)]
+    message = render_numbers(many)
+    assert_valid_message(message)
+    shown = all_text(message.blocks).count(" No: *N-")
+    assert f"…and {6000 - shown} more numbers not shown here" in all_text(message.blocks)
+
+
+def test_empty_catalogues_say_so():
+    for message in (render_certifications([], FRESHNESS), render_numbers([])):
+        assert_valid_message(message)
+        assert "No " in message.text

@@ -14,6 +14,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from index.answer import Answer
+from index.freshness import Freshness
 from index.search import IndexRebuilding
 
 from ..answering import FEEDBACK, REBUILDING, SORRY, AnswerService, Asker, public_only
@@ -84,7 +85,8 @@ def register(app: App, service: AnswerService) -> None:
         if not answer.answered:
             tell(respond, "share refusal", channel, NOT_SHAREABLE)
             return
-        if not post_in_channel(respond, channel, shared_answer(answer, user, decision.notice, channel)):
+        message = shared_answer(answer, user, decision.notice, channel, service.freshness())
+        if not post_in_channel(respond, channel, message):
             service.forget(key)
             tell(respond, "share error", channel, SHARE_FAILED)
 
@@ -139,13 +141,15 @@ def question_from_button(value: str | None) -> str | None:
     return question.strip()
 
 
-def shared_answer(answer: Answer, user: str | None, notice: str | None, channel: str | None) -> Message:
-    """The answer as posted for everyone, naming who shared it when the id is a plain user id."""
+def shared_answer(answer: Answer, user: str | None, notice: str | None, channel: str | None,
+                  freshness: Freshness | None = None) -> Message:
+    """The answer as posted for everyone, naming who shared it when the id is a plain user id;
+    with the same freshness warnings the asker saw (the channel is quoting it too)."""
     try:
-        return render_answer(answer, shared_by=user, notice=notice)
+        return render_answer(answer, shared_by=user, notice=notice, freshness=freshness)
     except ValueError:  # not a plain user id: share without naming anyone
         log.warning("share in %s by an unexpected user id; posting without attribution", channel)
-        return render_answer(answer, notice=notice)
+        return render_answer(answer, notice=notice, freshness=freshness)
 
 
 def post_in_channel(respond: Respond, channel: str | None, message: Message) -> bool:

@@ -66,6 +66,9 @@ class Document:
            plain values; ingest picks the few it understands and ignores the rest.
     date:  the document-level "last updated" date as YYYY-MM-DD, only when the file states
            one (front matter date, <meta>/<time>, PDF metadata); never guessed.
+    valid_until, review_by: the same, from front matter keys (frontmatter.VALID_UNTIL_KEYS,
+           REVIEW_BY_KEYS) only: an HTML <meta http-equiv="expires"> is about caching, not
+           a certificate. Statements in the text ("Valid until: …") are read by ingest.
     """
 
     path: Path
@@ -73,6 +76,8 @@ class Document:
     title: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     date: str | None = None
+    valid_until: str | None = None
+    review_by: str | None = None
     # The format marks its structure (markdown, HTML, Word): a short line is a list item or
     # a cell, never a guessed title. Plain text and PDF leave structure to be guessed.
     structured: bool = False

@@ -111,4 +111,6 @@ def read(path: Path) -> Document:
     blocks = blocks_of(body, consumed + 1)
     title = frontmatter.title_of(meta) or next(
         (b.text for b in blocks if b.kind == "heading" and b.level == 1), None)
-    return Document(structured=True, path=path, blocks=blocks, title=title, meta=meta, date=frontmatter.date_of(meta))
+    valid_until, review_by = frontmatter.validity_of(meta, str(path))
+    return Document(structured=True, path=path, blocks=blocks, title=title, meta=meta, date=frontmatter.date_of(meta),
+                    valid_until=valid_until, review_by=review_by)

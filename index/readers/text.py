@@ -56,5 +56,7 @@ def read(path: Path) -> Document:
             blocks.append(Block("heading", text, level=1, line=line))
         else:
             blocks.append(Block("text", text, line=line))
+    valid_until, review_by = frontmatter.validity_of(meta, str(path))
     return Document(path=path, blocks=blocks, title=frontmatter.title_of(meta), meta=meta,
-                    date=frontmatter.date_of(meta))
+                    date=frontmatter.date_of(meta),
+                    valid_until=valid_until, review_by=review_by)
