@@ -403,7 +403,8 @@ def _usage_lines(command: str) -> list[str]:
     return [
         f"• `{cmd} QUESTION` in any conversation",
         "• a direct message to me",
-        "• an @-mention in a channel (I answer in a thread)",
+        "• an @-mention in a channel (I answer in a thread; mention me again in that thread to follow up)",
+        "• *Ask certdesk* in any message's ⋯ menu (I answer you alone)",
     ]
 
 

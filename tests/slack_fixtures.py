@@ -272,3 +272,25 @@ def serve_app(settings: Settings, slack_engine: Engine, fake_slack: FakeSlack) -
         s.thread.join(timeout=5)
         for executor in s.executors:
             executor.shutdown(wait=True)
+
+
+# --- assertions shared by the app tests --------------------------------------------------------
+
+QUIET = 0.4  # how long "nothing else happens" is watched, after a positive control
+
+
+def text_of(message: dict[str, Any]) -> str:
+    """Everything Slack would show or notify from a message: fallback text and blocks."""
+    return json.dumps({"text": message.get("text"), "blocks": message.get("blocks")}, ensure_ascii=False)
+
+
+def buttons(blocks: list[dict[str, Any]]) -> dict[str, str]:
+    """action_id -> value of every button in a message's blocks."""
+    return {e["action_id"]: e["value"] for b in blocks if b["type"] == "actions" for e in b["elements"]}
+
+
+def no_more(slack: FakeSlack, method: str, count: int) -> None:
+    """After a positive control: within QUIET seconds, still exactly `count` calls."""
+    time.sleep(QUIET)
+    calls = slack.calls(method)
+    assert len(calls) == count, "\n".join(c.summary() for c in calls)

@@ -26,6 +26,7 @@ from slackstub import (
 )
 from slackstub.fixtures import fake_slack  # noqa: F401  (pytest fixture)
 from slack_fixtures import *  # noqa: F401,F403  (pytest fixtures)
+from slack_fixtures import QUIET, buttons, no_more, text_of
 from slack_fixtures import DM, SHARED_CHANNEL, Served, internal_channel, own_user, shared_channel
 
 from bot.blocks import HANDOFF_ACTION_ID, SHARE_ACTION_ID, render_answer, render_escalation
@@ -39,22 +40,9 @@ NUMBER = "02016"
 TRUCS = "Trusted Cloud Services (TRUCS)"
 ESCALATION = "C0ESC"
 GROUP = "S0COMP"
-QUIET = 0.4
 
 
-def text_of(message: dict[str, Any]) -> str:
-    """Everything Slack would show or notify from a message: fallback text and blocks."""
-    return json.dumps({"text": message.get("text"), "blocks": message.get("blocks")}, ensure_ascii=False)
 
-
-def buttons(blocks: list[dict[str, Any]]) -> dict[str, str]:
-    return {e["action_id"]: e["value"] for b in blocks if b["type"] == "actions" for e in b["elements"]}
-
-
-def no_more(slack: FakeSlack, method: str, count: int) -> None:
-    time.sleep(QUIET)
-    calls = slack.calls(method)
-    assert len(calls) == count, "\n".join(c.summary() for c in calls)
 
 
 def ephemeral_container(ts: str, channel: str = CHANNEL_ID) -> dict[str, Any]:

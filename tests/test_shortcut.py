@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from slackstub import (
 )
 from slackstub.fixtures import fake_slack  # noqa: F401  (pytest fixture)
 from slack_fixtures import *  # noqa: F401,F403  (pytest fixtures)
+from slack_fixtures import QUIET, buttons, no_more, text_of
 from slack_fixtures import ROOT, SHARED_CHANNEL, Served, internal_channel, own_user
 
 from bot.blocks import HANDOFF_ACTION_ID, SHARE_ACTION_ID
@@ -37,21 +37,9 @@ from index.answer import Answer, CertificateNumber, Result
 QUESTION = "TRUCS certificate number for object storage"
 NUMBER = "02016"
 CUSTOMER = "U0CUSTOMER"
-QUIET = 0.4
 
 
-def text_of(message: dict[str, Any]) -> str:
-    return json.dumps({"text": message.get("text"), "blocks": message.get("blocks")}, ensure_ascii=False)
 
-
-def buttons(blocks: list[dict[str, Any]]) -> dict[str, str]:
-    return {e["action_id"]: e["value"] for b in blocks if b["type"] == "actions" for e in b["elements"]}
-
-
-def no_more(slack: FakeSlack, method: str, count: int) -> None:
-    time.sleep(QUIET)
-    calls = slack.calls(method)
-    assert len(calls) == count, "\n".join(c.summary() for c in calls)
 
 
 def customer_message(text: str, ts: str = "1700000050.000100", **fields: Any) -> dict[str, Any]:

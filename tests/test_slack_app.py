@@ -30,6 +30,7 @@ from slackstub import (
 )
 from slackstub.fixtures import fake_slack  # noqa: F401  (pytest fixture)
 from slack_fixtures import *  # noqa: F401,F403  (pytest fixtures)
+from slack_fixtures import QUIET, no_more
 from slack_fixtures import BOT_TOKEN, SECRETS, Served, SlowEngine
 
 from bot import answering
@@ -40,7 +41,6 @@ from index.answer import Answer, CertificateNumber, Result
 QUESTION = "TRUCS certificate number for object storage"
 NUMBER = "02016"
 DM = "D0DM"
-QUIET = 0.4  # how long "nothing else happens" is watched, after a positive control
 
 
 def text_of(blocks: list[dict[str, Any]]) -> str:
@@ -53,12 +53,6 @@ def share_value(blocks: list[dict[str, Any]]) -> str:
                  if e.get("action_id") == SHARE_ACTION_ID]
     return button["value"]
 
-
-def no_more(slack: FakeSlack, method: str, count: int) -> None:
-    """After a positive control: within QUIET seconds, still exactly `count` calls."""
-    time.sleep(QUIET)
-    calls = slack.calls(method)
-    assert len(calls) == count, "\n".join(c.summary() for c in calls)
 
 
 @pytest.fixture

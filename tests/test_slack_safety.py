@@ -35,6 +35,7 @@ from slackstub import (
 )
 from slackstub.fixtures import fake_slack  # noqa: F401  (pytest fixture)
 from slack_fixtures import *  # noqa: F401,F403  (pytest fixtures)
+from slack_fixtures import QUIET, buttons, no_more, text_of
 from slack_fixtures import (
     APP_TOKEN,
     BOT_TOKEN,
@@ -57,7 +58,6 @@ from index.answer import Answer, CertificateNumber, Result
 
 QUESTION = "TRUCS certificate number for object storage"
 NUMBER = "02016"
-QUIET = 0.4
 OTHER_TEAM = "T0OTHER"
 
 PUBLIC = Result(certification="Public Cert", title="Public doc", passage="Public passage.",
@@ -86,19 +86,7 @@ class RecordingEngine:
         return [("Public Cert", None)] + ([("Internal Audit Memo", None)] if audience == "internal" else [])
 
 
-def text_of(message: dict[str, Any]) -> str:
-    """Everything Slack would show or notify from a message: fallback text and blocks."""
-    return json.dumps({"text": message.get("text"), "blocks": message.get("blocks")}, ensure_ascii=False)
 
-
-def buttons(blocks: list[dict[str, Any]]) -> dict[str, str]:
-    return {e["action_id"]: e["value"] for b in blocks if b["type"] == "actions" for e in b["elements"]}
-
-
-def no_more(slack: FakeSlack, method: str, count: int) -> None:
-    time.sleep(QUIET)
-    calls = slack.calls(method)
-    assert len(calls) == count, "\n".join(c.summary() for c in calls)
 
 
 def mention(text: str, **fields: Any) -> dict[str, Any]:
