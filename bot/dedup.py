@@ -246,19 +246,8 @@ class SqliteDeduplicator(TableDeduplicator):
         return self._path.exists()
 
     def _connection(self) -> sqlite3.Connection:
-        """This thread's connection, opened on first use (and again after a fork)."""
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None and self._local.pid == os.getpid():
-            return conn
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self._path, timeout=SQLITE_BUSY_TIMEOUT, isolation_level=None,
-                               check_same_thread=False)
-        _set_wal(conn)
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, expires REAL NOT NULL)"
-                     " WITHOUT ROWID")
-        self._local.conn, self._local.pid = conn, os.getpid()
-        return conn
+        return per_thread_connection(self._local, self._path, "CREATE TABLE IF NOT EXISTS seen"
+                                     " (key TEXT PRIMARY KEY, expires REAL NOT NULL) WITHOUT ROWID")
 
     def close(self) -> None:
         """Close this thread's connection."""
@@ -266,6 +255,21 @@ class SqliteDeduplicator(TableDeduplicator):
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+
+def per_thread_connection(local: threading.local, path: Path, schema: str) -> sqlite3.Connection:
+    """This thread's connection to the SQLite file at `path`, opened on first use (and again
+    after a fork, as a connection must not cross one), in WAL mode, with `schema` created."""
+    conn: sqlite3.Connection | None = getattr(local, "conn", None)
+    if conn is not None and local.pid == os.getpid():
+        return conn
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
+    _set_wal(conn)
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(schema)
+    local.conn, local.pid = conn, os.getpid()
+    return conn
 
 
 def _set_wal(conn: sqlite3.Connection, attempts: int = 50) -> None:

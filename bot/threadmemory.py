@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import sqlite3
 import threading
 import time
@@ -39,7 +38,7 @@ from typing import Any, Protocol
 
 from index.followup import Earlier
 
-from .dedup import SQLITE_BUSY_TIMEOUT, _set_wal
+from .dedup import per_thread_connection
 from .settings import is_postgres_url
 from .ttlcache import TTLCache
 
@@ -206,19 +205,9 @@ class SqliteThreadMemory(TableThreadMemory):
         return self._path
 
     def _connection(self) -> sqlite3.Connection:
-        """This thread's connection, opened on first use (and again after a fork)."""
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None and self._local.pid == os.getpid():
-            return conn
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self._path, timeout=SQLITE_BUSY_TIMEOUT, isolation_level=None,
-                               check_same_thread=False)
-        _set_wal(conn)
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("CREATE TABLE IF NOT EXISTS threads (key TEXT PRIMARY KEY, value TEXT NOT NULL,"
-                     " expires REAL NOT NULL) WITHOUT ROWID")
-        self._local.conn, self._local.pid = conn, os.getpid()
-        return conn
+        return per_thread_connection(self._local, self._path, "CREATE TABLE IF NOT EXISTS threads"
+                                     " (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires REAL NOT NULL)"
+                                     " WITHOUT ROWID")
 
 
 class RedisThreadMemory:
