@@ -56,3 +56,13 @@ def test_sentences_state_their_kind_of_fact(asks, sentence: str, kind: str):
 
 def test_the_company_obtaining_a_certificate_is_not_how_customers_get_a_report(asks):
     assert "access" not in _states(asks, "Contoso has obtained the OSPAR attestation since June 2020.")
+
+
+def test_how_to_get_it_is_asked_in_the_words_of_a_call(asks):
+    assert "access" in _asked(asks, "malaysia audit report - can cust get it?")
+
+
+def test_customers_obtaining_a_report_further_down_the_sentence_is_how_to_get_it(asks):
+    sentence = ("Customers can also learn about Contoso's security controls in the financial "
+                "services by obtaining a Contoso audit report.")
+    assert "access" in _states(asks, sentence)
