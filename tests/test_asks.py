@@ -66,3 +66,11 @@ def test_customers_obtaining_a_report_further_down_the_sentence_is_how_to_get_it
     sentence = ("Customers can also learn about Contoso's security controls in the financial "
                 "services by obtaining a Contoso audit report.")
     assert "access" in _states(asks, sentence)
+
+
+@pytest.mark.parametrize("sentence", [
+    "OneDrive for Business is PCI-DSS compliant only in the United States.",
+    "Contoso Relay is not yet certified outside the EU.",
+])
+def test_places_named_after_in_state_regions(asks, sentence: str):
+    assert "where" in _states(asks, sentence)
