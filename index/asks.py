@@ -40,6 +40,10 @@ NUMBER = "number"        # a certificate number: stated by the section's number 
 COUNT = "count"          # a count: quoted when stated, not a reason to rank a section first
 
 
+# "when does it expire": an absorbing cue this many words after the absorbed one takes it over.
+ABSORB_DISTANCE = 4
+
+
 def hint(kind: str) -> str:
     """The mark of a sentence that speaks to a kind of fact without stating it ("audited by a
     third-party certification body" names no auditor): quoted when nothing states the fact,
@@ -148,8 +152,17 @@ class Cues:
             if m:
                 kinds.append((len(tokens) + m.start(), kind))
         ordered = list(dict.fromkeys(k for _, k in sorted(kinds)))
-        absorbed = set().union(*(self.absorbs.get(k, frozenset()) for k in ordered))
-        return [k for k in ordered if k not in absorbed], used
+        return [k for k in ordered if not self._absorbed(k, kinds, len(tokens))], used
+
+    def _absorbed(self, kind: str, kinds: list[tuple[int, str]], n_tokens: int) -> bool:
+        """Whether every time `kind` is asked, a kind that absorbs it follows within a few words:
+        "when does it expire" asks one thing; "when did we get it and when does it expire", two.
+        (Positions of Chinese cues and patterns are not word positions: there, absorbed.)"""
+        takers = [p for p, k in kinds if kind in self.absorbs.get(k, frozenset())]
+        if not takers:
+            return False
+        return all(p >= n_tokens or any(t >= n_tokens or 0 <= t - p <= ABSORB_DISTANCE for t in takers)
+                   for p, k in kinds if k == kind)
 
 
 def raw_asks(asks: tuple[AskKind, ...]) -> list[dict]:

@@ -74,3 +74,8 @@ def test_customers_obtaining_a_report_further_down_the_sentence_is_how_to_get_it
 ])
 def test_places_named_after_in_state_regions(asks, sentence: str):
     assert "where" in _states(asks, sentence)
+
+
+def test_when_it_expires_asks_one_thing_and_two_whens_ask_two(asks):
+    assert _asked(asks, "when does it expire") == ["expiry"]
+    assert _asked(asks, "kisms - when did we get it and when does it expire") == ["when", "expiry"]
