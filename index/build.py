@@ -82,8 +82,13 @@ def _document(n: int, section: Section, cert: Certification, catalog: Catalog, m
     ]
     names = " | ".join(dict.fromkeys([cert.name, *cert.titles, *cert.names, section.family]))
     topics = " | ".join(cert.topics)
-    body = section.text
     title = section.display_title
+    ids = sorted(identifiers(f"{title}\n{section.text}"))
+    # "Impact Level 5" is also il5, "Office 365" o365: identifiers no word spells are indexed
+    # with the text, so a question typing them finds the section.
+    written = set(plain_tokens(f"{title}\n{section.text}"))
+    body = " \n".join([section.text, *[i for i in ids if i not in written]])
+    title_ids = sorted(identifiers(title) - set(plain_tokens(title)))
     # data/certifications.yaml speaks for the whole certification, over what any one file says.
     valid_until, valid_from = ((cert.valid_until, CERTIFICATIONS_YAML) if cert.valid_until
                                else (section.valid_until, section.valid_until_from))
@@ -93,7 +98,7 @@ def _document(n: int, section: Section, cert: Certification, catalog: Catalog, m
     return dict(
         id=f"{section.source}#{n}",
         cert=cert.key,
-        title=title,
+        title=" ".join([title, *title_ids]),
         names=names,
         topics=topics,
         body=body,
@@ -106,7 +111,8 @@ def _document(n: int, section: Section, cert: Certification, catalog: Catalog, m
             "certification": cert.name,
             "title": title,
             "sentences": sentences_of(blocks, lambda text: marker.kinds(text, own_names)),
-            "ids": sorted(identifiers(f"{title}\n{body}")),
+            "ids": ids,
+            "title_ids": title_ids,
             "numbers": numbers,
             "last_updated": section.last_updated,
             # Freshness and the catalogue (index/freshness.py, index/listing.py).

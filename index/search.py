@@ -270,8 +270,8 @@ class Engine:
     def _fields_of(self, hit) -> dict[str, set[str] | frozenset[str]]:
         data = hit["data"]
         fields: dict[str, set[str] | frozenset[str]] = {
-            "body": set().union(*(s.terms for s in data["sentences"])),
-            "title": {stem(t) for t in plain_tokens(data["title"])},
+            "body": set().union(*(s.terms for s in data["sentences"])) | set(data["ids"]),
+            "title": {stem(t) for t in plain_tokens(data["title"])} | set(data.get("title_ids", ())),
             "names": self._name_stems(hit["cert"]),
             "topics": {stem(t) for t in plain_tokens(data.get("topics", ""))},
         }

@@ -279,3 +279,24 @@ def test_how_to_get_a_report_is_quoted_when_asked(tmp_path: Path):
     answer = _ask_over(tmp_path, {"contoso-lark.md": LARK}, "can we share the lark audit report with a bank?")
     assert "Customers can request the audit report from their account manager" in answer.results[0].passage
 
+
+
+def test_identifiers_no_word_spells_find_their_section(tmp_path: Path):
+    # "Impact Level 5" is il5 and "Relay Gateway 2400" rg2400 to a rep; neither is written.
+    page = """---
+title: Osprey Government Authorization
+---
+
+# Osprey Government Authorization
+
+## Osprey overview
+
+The Osprey board authorizes cloud services for government data at several impact levels.
+
+## Impact Level 5
+
+The Osprey board granted the Relay Gateway 2400 of Contoso an Impact Level 5 authorization.
+"""
+    answer = _ask_over(tmp_path, {"contoso-osprey-gov.md": page}, "il5 rg2400?")
+    assert answer.answered
+    assert "granted the Relay Gateway 2400 of Contoso an Impact Level 5 authorization" in answer.results[0].passage
