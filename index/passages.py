@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from .analysis import plain_tokens, stem
+from .analysis import identifiers, plain_tokens, stem
 from .asks import COMPANY, HOLDS, NUMBER, hint
 
 # A sentence ends at . ! ? (or their CJK forms) followed by space and a capital, digit,
@@ -65,6 +65,13 @@ def split_sentences(text: str) -> list[str]:
     return pieces
 
 
+def _terms(text: str) -> frozenset[str]:
+    """A sentence's stemmed words, and the identifiers its numbers make ("Impact Level 5" is
+    also il5): a question typing those finds the sentence that spells them out."""
+    terms = frozenset(stem(t) for t in plain_tokens(text))
+    return terms | identifiers(text) if any(c.isdigit() for c in text) else terms
+
+
 def sentences_of(blocks: Iterable[tuple[str, str]],
                  mark: Callable[[str], frozenset[str]] = lambda text: frozenset()) -> list[Sentence]:
     """All sentences of a section's (text, kind) blocks, in order; `mark` says what each states.
@@ -85,7 +92,7 @@ def sentences_of(blocks: Iterable[tuple[str, str]],
         elif kind != "row":
             header = -1
         for part in parts:
-            out.append(Sentence(part, i, kind, frozenset(stem(t) for t in plain_tokens(part)),
+            out.append(Sentence(part, i, kind, _terms(part),
                                 bool(DATE_RE.search(part)), mark(part), header if kind == "row" else -1))
     per_block = Counter(s.block for s in out)
     return [_with_list(out, n, mark, per_block) for n in range(len(out))]
@@ -98,7 +105,7 @@ LIST_SEPARATOR = " · "   # the readers' ROW_SEPARATOR: one mark for "next item"
 
 
 # "The following documents cover AWS KMS. To view them, use AWS Artifact." then the list.
-_ANNOUNCES_RE = re.compile(r"(?i)\b(?:the following|as follows|listed below|below)\b")
+_ANNOUNCES_RE = re.compile(r"(?i)\b(?:the following|as follows|(?:listed|shown|given) below|below (?:is|are))\b")
 
 
 def _announces_list(sentences: list[Sentence], n: int) -> bool:

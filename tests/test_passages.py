@@ -33,3 +33,12 @@ def test_a_paragraph_without_an_announcement_keeps_its_sentences_apart_from_what
     ]
     passage = choose_passage(sentences_of(blocks), _weights("heron"))
     assert passage == "Heron Privacy Mark certificate"
+
+
+def test_below_in_another_sense_announces_no_list():
+    blocks = [
+        ("Data of the highest sensitivity below classified needs the fifth level.", "text"),
+        ("Contoso Relay was granted the fifth level.", "text"),
+    ]
+    first = sentences_of(blocks)[0]
+    assert first.items == 0 and "relay" not in first.terms

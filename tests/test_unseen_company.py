@@ -295,8 +295,12 @@ The Osprey board authorizes cloud services for government data at several impact
 
 ## Impact Level 5
 
+Government data of the highest sensitivity below classified, and national security systems,
+need the fifth level of the Osprey scheme.
+
 The Osprey board granted the Relay Gateway 2400 of Contoso an Impact Level 5 authorization.
 """
     answer = _ask_over(tmp_path, {"contoso-osprey-gov.md": page}, "il5 rg2400?")
     assert answer.answered
-    assert "granted the Relay Gateway 2400 of Contoso an Impact Level 5 authorization" in answer.results[0].passage
+    assert answer.results[0].passage.startswith(
+        "The Osprey board granted the Relay Gateway 2400 of Contoso an Impact Level 5 authorization")
