@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from .analysis import plain_tokens
@@ -31,6 +31,7 @@ class AskKind:
     question_patterns: tuple[re.Pattern[str], ...] = ()
     hints: tuple[re.Pattern[str], ...] = ()
     absorbs: tuple[str, ...] = ()
+    not_after: tuple[str, ...] = ()     # "their", "customer's": a cue after these is someone else's
 
 
 COMPANY = "company"      # a sentence naming the company: it says what the company holds or did
@@ -105,12 +106,14 @@ class Cues:
     labels: dict[str, str]
     about_us: frozenset[str]
     absorbs: dict[str, frozenset[str]]
+    not_after: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
 
     @classmethod
     def from_raw(cls, raw: list[dict]) -> "Cues":
-        phrases, cjk, patterns, labels, about, absorbs = [], [], [], {}, set(), {}
+        phrases, cjk, patterns, labels, about, absorbs, not_after = [], [], [], {}, set(), {}, {}
         for ask in raw:
             absorbs[ask["name"]] = frozenset(ask.get("absorbs", []))
+            not_after[ask["name"]] = tuple(t for t in (tuple(plain_tokens(p)) for p in ask.get("not_after", [])) if t)
             patterns += [(re.compile(p), ask["name"]) for p in ask.get("question_patterns", [])]
             for cue in ask.get("cues", []):
                 tokens = tuple(plain_tokens(cue))
@@ -122,7 +125,7 @@ class Cues:
             if ask.get("about_us"):
                 about.add(ask["name"])
         phrases.sort(key=lambda p: len(p[0]), reverse=True)
-        return cls(tuple(phrases), tuple(cjk), tuple(patterns), labels, frozenset(about), absorbs)
+        return cls(tuple(phrases), tuple(cjk), tuple(patterns), labels, frozenset(about), absorbs, not_after)
 
     @cached_property
     def words(self) -> frozenset[str]:
@@ -142,7 +145,8 @@ class Cues:
             for i in range(len(tokens) - n + 1):
                 if tuple(tokens[i:i + n]) == cue and not used & set(range(i, i + n)):
                     used.update(range(i, i + n))
-                    kinds.append((i, kind))
+                    if not self._someone_elses(kind, tokens, i):
+                        kinds.append((i, kind))
         for cue, kind in self.cjk:
             pos = text.find(cue)
             if pos >= 0:
@@ -153,6 +157,11 @@ class Cues:
                 kinds.append((len(tokens) + m.start(), kind))
         ordered = list(dict.fromkeys(k for _, k in sorted(kinds)))
         return [k for k in ordered if not self._absorbed(k, kinds, len(tokens))], used
+
+    def _someone_elses(self, kind: str, tokens: list[str], i: int) -> bool:
+        """Whether the cue at token i belongs to someone else ("the customer's auditor wants
+        our SOC 2" does not ask who audited us)."""
+        return any(i >= len(p) and tuple(tokens[i - len(p):i]) == p for p in self.not_after.get(kind, ()))
 
     def _absorbed(self, kind: str, kinds: list[tuple[int, str]], n_tokens: int) -> bool:
         """Whether every time `kind` is asked, a kind that absorbs it follows within a few words:
@@ -169,5 +178,5 @@ def raw_asks(asks: tuple[AskKind, ...]) -> list[dict]:
     """What the question side needs of each ask, for the lexicon beside the index."""
     return [{"name": a.name, "cues": list(a.cues), "cjk_cues": list(a.cjk_cues), "label": a.label,
              "about_us": a.about_us, "question_patterns": [p.pattern for p in a.question_patterns],
-             "absorbs": list(a.absorbs)}
+             "absorbs": list(a.absorbs), "not_after": list(a.not_after)}
             for a in asks]

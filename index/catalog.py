@@ -348,7 +348,7 @@ def _load_asks(path: Path, doc: Any) -> tuple[AskKind, ...]:
     for name, entry in asks.items():
         what = f"ask {name!r}"
         check_keys(entry, ("cues", "cjk_cues", "question_patterns", "evidence", "hints", "absorbs", "label",
-                           "about_us"),
+                           "about_us", "not_after"),
                    path, what)
         about_us = entry.get("about_us", False)
         if not isinstance(about_us, bool):
@@ -358,7 +358,8 @@ def _load_asks(path: Path, doc: Any) -> tuple[AskKind, ...]:
             cjk_cues=_texts(entry, "cjk_cues", path, what), evidence=_patterns(entry, "evidence", path, what),
             label=_text(entry, "label", path, what), about_us=about_us,
             question_patterns=_patterns(entry, "question_patterns", path, what),
-            hints=_patterns(entry, "hints", path, what), absorbs=_texts(entry, "absorbs", path, what)))
+            hints=_patterns(entry, "hints", path, what), absorbs=_texts(entry, "absorbs", path, what),
+            not_after=tuple(t.lower() for t in _texts(entry, "not_after", path, what))))
     return tuple(kinds)
 
 

@@ -79,3 +79,9 @@ def test_places_named_after_in_state_regions(asks, sentence: str):
 def test_when_it_expires_asks_one_thing_and_two_whens_ask_two(asks):
     assert _asked(asks, "when does it expire") == ["expiry"]
     assert {"when", "expiry"} <= set(_asked(asks, "kisms - when did we get it and when does it expire"))
+
+
+def test_someone_elses_auditor_does_not_ask_who_audited_us(asks):
+    assert "auditor" not in _asked(asks, "customer's auditor wants KMS's SOC 2 - do we have it?")
+    assert "auditor" not in _asked(asks, "their auditor needs our pci aoc")
+    assert "auditor" in _asked(asks, "who is our auditor for pci?")
