@@ -85,3 +85,9 @@ def test_someone_elses_auditor_does_not_ask_who_audited_us(asks):
     assert "auditor" not in _asked(asks, "customer's auditor wants KMS's SOC 2 - do we have it?")
     assert "auditor" not in _asked(asks, "their auditor needs our pci aoc")
     assert "auditor" in _asked(asks, "who is our auditor for pci?")
+
+
+def test_who_runs_a_programme_is_not_who_audited(asks):
+    sentence = "The Kite Assessment Program is an assessment program administered by the Japanese government."
+    assert "auditor" not in _states(asks, sentence)
+    assert "auditor" in _states(asks, "Contoso Vault was assessed by Northwind Assurance in 2024.")
