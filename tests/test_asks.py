@@ -91,3 +91,9 @@ def test_who_runs_a_programme_is_not_who_audited(asks):
     sentence = "The Kite Assessment Program is an assessment program administered by the Japanese government."
     assert "auditor" not in _states(asks, sentence)
     assert "auditor" in _states(asks, "Contoso Vault was assessed by Northwind Assurance in 2024.")
+
+
+@pytest.mark.parametrize("question", ["secrets manager fedramp - moderate or high?", "gold or silver?",
+                                      "basic/advanced for itss"])
+def test_two_grades_offered_ask_which_level(asks, question: str):
+    assert "level" in _asked(asks, question)
