@@ -158,6 +158,11 @@ class Cues:
         ordered = list(dict.fromkeys(k for _, k in sorted(kinds)))
         return [k for k in ordered if not self._absorbed(k, kinds, len(tokens))], used
 
+    def pattern_spans(self, text: str) -> list[tuple[int, int]]:
+        """Where the question patterns matched (character spans): the words there say which
+        fact is asked ("moderate or high?" offers values of a level), they are not its subject."""
+        return [m.span() for pattern, _ in self.patterns for m in [pattern.search(text)] if m]
+
     def _someone_elses(self, kind: str, tokens: list[str], i: int) -> bool:
         """Whether the cue at token i belongs to someone else ("the customer's auditor wants
         our SOC 2" does not ask who audited us)."""

@@ -317,6 +317,8 @@ def plan_question(question: str, lexicon: Lexicon, known: Callable[[str], bool],
     cue_tokens = ["" if used[k] else t if t in lexicon.cues.words else _typo_fixed(t, known, correct)
                   for k, t in enumerate(tokens)]
     plan.asks, cue_positions = lexicon.cues.asked("".join(unnamed), cue_tokens)
+    for start, end in lexicon.cues.pattern_spans("".join(unnamed)):
+        cue_positions |= {k for k, (_, s, e) in enumerate(spans) if start <= s and e <= end and not used[k]}
 
     seen: set[str] = set()
     i = 0

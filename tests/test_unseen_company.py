@@ -304,3 +304,27 @@ The Osprey board granted the Relay Gateway 2400 of Contoso an Impact Level 5 aut
     assert answer.answered
     assert answer.results[0].passage.startswith(
         "The Osprey board granted the Relay Gateway 2400 of Contoso an Impact Level 5 authorization")
+
+
+def test_grades_offered_in_a_question_are_what_it_asks_not_its_subject(tmp_path: Path):
+    # "basic, medium or high?" asks which grade we hold: "medium", a word these pages never
+    # use, does not count against answering, and the section stating our grade answers.
+    page = """---
+title: Plover Security Scheme (PSS)
+---
+
+# Plover Security Scheme (PSS)
+
+## PSS overview
+
+PSS has a basic grade for basic systems, with basic controls and basic reporting, and a high
+grade for systems that handle sensitive data.
+
+## Contoso and PSS
+
+Contoso Vault and Contoso Relay were assessed by Northwind Assurance, an independent auditor.
+Northwind reports that both services comply at the high grade.
+"""
+    answer = _ask_over(tmp_path, {"contoso-plover.md": page}, "pss - basic, medium or high?")
+    assert answer.answered
+    assert "comply at the high grade" in answer.results[0].passage
