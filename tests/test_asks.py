@@ -97,3 +97,22 @@ def test_who_runs_a_programme_is_not_who_audited(asks):
                                       "basic/advanced for itss"])
 def test_two_grades_offered_ask_which_level(asks, question: str):
     assert "level" in _asked(asks, question)
+
+
+@pytest.mark.parametrize("question", ["japanese ministry wants to procure cloud, anything for gov procurement there?",
+                                      "what is mtcs level 1 meant for", "nz gov customer - can they lean on it?"])
+def test_who_it_is_for_is_asked(asks, question: str):
+    assert "applies" in _asked(asks, question)
+
+
+def test_signing_something_for_a_law_is_not_asking_who_it_is_for(asks):
+    assert "applies" not in _asked(asks, "would we sign anything for HIPAA, like a BAA?")
+
+
+@pytest.mark.parametrize("sentence", [
+    "The certification is required for all entities hosting personal health data governed by French law.",
+    "New Zealand agencies may also use the IRAP assessments.",
+    "Level 1 is suitable for web site hosting and test and development work.",
+])
+def test_who_it_is_for_is_stated(asks, sentence: str):
+    assert "applies" in _states(asks, sentence)
