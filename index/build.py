@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import re
 import logging
 import os
 import shutil
@@ -170,6 +171,10 @@ def _lexicon(catalog: Catalog, certs: dict[str, Certification]) -> dict:
     }
 
 
+# An identifier made of an acronym and a number ("iso27001", "soc2", "il5"): its acronym.
+_ID_PREFIX_RE = re.compile(r"^([a-z]{2,6})\d")
+
+
 @contextlib.contextmanager
 def _build_lock(index_dir: Path) -> Iterator[None]:
     index_dir.mkdir(parents=True, exist_ok=True)
@@ -235,10 +240,13 @@ def build_index(paths: Paths, *, force: bool = True, strict: bool = False) -> Bu
             ix = windex.create_in(str(target), make_schema())
             writer = ix.writer(**_writer_options(len(sections)))
             longest = 0   # the longest word: a longer typed word is no typo of any (search.py)
+            prefixes: set[str] = set()   # "iso" of iso27001: typed "iso 22301" is an identifier too
             try:
                 for n, (section, cert) in enumerate(zip(sections, of_section)):
                     document = _document(n, section, cert, catalog, marker)
                     longest = max(longest, max(map(len, document["words"].split()), default=0))
+                    prefixes.update(_ID_PREFIX_RE.match(i)[1] for i in document["data"]["ids"]
+                                    if _ID_PREFIX_RE.match(i))
                     writer.add_document(**document)
                 writer.commit()
             except BaseException:
@@ -246,7 +254,8 @@ def build_index(paths: Paths, *, force: bool = True, strict: bool = False) -> Bu
                 raise
             ix.close()
             (target / "lexicon.json").write_text(
-                json.dumps({**_lexicon(catalog, certs), "longest_word": longest}, ensure_ascii=False, indent=1),
+                json.dumps({**_lexicon(catalog, certs), "longest_word": longest,
+                            "id_prefixes": sorted(prefixes)}, ensure_ascii=False, indent=1),
                 encoding="utf-8")
             manifest = {"content_hash": digest, "fingerprint": seen, "format": FORMAT, "sections": len(sections),
                         "documents": len(documents) - len(skipped),

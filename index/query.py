@@ -113,6 +113,9 @@ class Lexicon:
         self.cues = Cues.from_raw(vocab.get("asks", []))
         self.history_words = frozenset(stem(fold(w)) for w in vocab.get("history_words", []))
         self.named_documents = [NamedDocument.of(group) for group in vocab.get("named_documents", []) if group]
+        # Acronyms the documents write before a number ("ISO 27001"): typed in lower case
+        # before a number ("iso 22301"), they still make an identifier.
+        self.id_prefixes = frozenset(raw.get("id_prefixes", []))
 
     def near_tokens(self, word: str) -> list[tuple[Phrase, int]]:
         """(name, position) whose token there could be one edit from `word`, in the order of
@@ -265,6 +268,12 @@ def _typo_fixed(word: str, known: Callable[[str], bool], correct: Callable[[str]
     return correct(word) or word
 
 
+def _typed_identifiers(tokens: list[str], prefixes: frozenset[str]) -> set[str]:
+    """"iso 22301" typed in lower case is ISO 22301: an acronym the documents put before
+    numbers, then a number, is an identifier even when the question does not capitalise it."""
+    return {a + b for a, b in zip(tokens, tokens[1:]) if a in prefixes and b.isdigit()}
+
+
 def plan_question(question: str, lexicon: Lexicon, known: Callable[[str], bool],
                   correct: Callable[[str], str | None]) -> Plan:
     """Read a question. `known(word)`: is this word in the documents; `correct(word)`: a fix."""
@@ -275,7 +284,7 @@ def plan_question(question: str, lexicon: Lexicon, known: Callable[[str], bool],
     plan = Plan(text=text)
     plan.history = any(stem(t) in lexicon.history_words for t in tokens) or any(
         w in text for w in lexicon.history_words if CJK_RE.match(w))
-    plan.ids = identifiers(text)
+    plan.ids = identifiers(text) | _typed_identifiers(tokens, lexicon.id_prefixes)
     plan.documents = [d for d in lexicon.named_documents if d.asked_in(tokens, plan.ids)]
     used = [False] * len(tokens)
 

@@ -96,7 +96,7 @@ def engine(contoso: Paths) -> Engine:
 def _ask_over(tmp_path: Path, pages: dict[str, str], question: str):
     """Build an index over Contoso's two holding pages plus `pages`, and ask one question."""
     seeds = tmp_path / "seeds"
-    seeds.mkdir()
+    seeds.mkdir(parents=True)
     for name in ("contoso-kestrel.md", "contoso-heron.md"):
         (seeds / name).write_text(PAGES[name], encoding="utf-8")
     for name, text in pages.items():
@@ -328,3 +328,22 @@ Northwind reports that both services comply at the high grade.
     answer = _ask_over(tmp_path, {"contoso-plover.md": page}, "pss - basic, medium or high?")
     assert answer.answered
     assert "comply at the high grade" in answer.results[0].passage
+
+
+def test_a_standard_typed_in_lower_case_is_not_answered_from_another(tmp_path: Path):
+    # "iso 22301" typed in lower case is ISO 22301, which no page covers: the ISO 27001 page,
+    # which speaks of business continuity, does not answer it.
+    page = """---
+title: ISO/IEC 27001 at Contoso
+---
+
+# ISO/IEC 27001 at Contoso
+
+## ISO/IEC 27001 overview
+
+ISO/IEC 27001 covers information security, including business continuity management, and
+Contoso Vault holds an ISO/IEC 27001 certificate.
+"""
+    answer = _ask_over(tmp_path, {"contoso-iso27001.md": page}, "iso 22301 business continuity cert?")
+    assert not answer.answered
+    assert _ask_over(tmp_path / "control", {"contoso-iso27001.md": page}, "iso 27001 cert?").answered
