@@ -347,3 +347,23 @@ Contoso Vault holds an ISO/IEC 27001 certificate.
     answer = _ask_over(tmp_path, {"contoso-iso27001.md": page}, "iso 22301 business continuity cert?")
     assert not answer.answered
     assert _ask_over(tmp_path / "control", {"contoso-iso27001.md": page}, "iso 27001 cert?").answered
+
+
+def test_security_shorthand_finds_the_words_the_pages_use(tmp_path: Path):
+    page = """---
+title: Contoso security practices
+---
+
+# Contoso security practices
+
+## Testing
+
+An outside firm performs penetration testing of Contoso Vault at least once per year.
+
+## Reporting a vulnerability
+
+We respond to every vulnerability report within 3 business days.
+"""
+    pages = {"contoso-security.md": page}
+    assert "at least once per year" in _ask_over(tmp_path / "a", pages, "how often is vault pen tested?").results[0].passage
+    assert "within 3 business days" in _ask_over(tmp_path / "b", pages, "vuln report - how quickly do we respond?").results[0].passage
