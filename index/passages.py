@@ -266,6 +266,13 @@ def choose_passage(sentences: list[Sentence], weights: Mapping[str, float], *,
     for i in list(chosen):
         if sentences[i].header >= 0 and sentences[i].header not in chosen and len(chosen) < 4:
             chosen.append(sentences[i].header)
+    # A sentence of a paragraph that announces a list ("The following documents cover AWS
+    # KMS. To view them, use AWS Artifact.") is quoted with the rest of it and the list.
+    for i in list(chosen):
+        rest = range(i + 1, len(sentences))
+        end = next((k for k in rest if sentences[k].block != sentences[i].block), len(sentences)) - 1
+        if end > i and sentences[end].items and end not in chosen:
+            chosen += [k for k in range(i + 1, end + 1) if k not in chosen]
     listed = {j for i in chosen for j in range(i + 1, i + 1 + sentences[i].items)}
     ordered = sorted(set(chosen) | listed)
     text = sentences[ordered[0]].text

@@ -116,3 +116,13 @@ def test_signing_something_for_a_law_is_not_asking_who_it_is_for(asks):
 ])
 def test_who_it_is_for_is_stated(asks, sentence: str):
     assert "applies" in _states(asks, sentence)
+
+
+@pytest.mark.parametrize("question", ["is spacelift fedramp authorized", "are the HSMs pci compliant?"])
+def test_is_it_questions_ask_whether_we_hold_it(asks, question: str):
+    assert "holds" in _asked(asks, question)
+
+
+def test_a_list_of_documents_covering_a_product_says_what_it_holds(asks):
+    assert "holds" in _states(asks, "The following compliance and security documents cover AWS KMS.")
+    assert "holds" not in _states(asks, "The report covers controls as of February 28th, 2023.")

@@ -42,3 +42,19 @@ def test_below_in_another_sense_announces_no_list():
     ]
     first = sentences_of(blocks)[0]
     assert first.items == 0 and "relay" not in first.terms
+
+
+def test_any_sentence_of_a_paragraph_announcing_a_list_is_quoted_with_the_list():
+    blocks = [
+        ("The following documents cover Contoso Vault. To view them, sign in to the portal.", "text"),
+        ("Kestrel Data Seal certificate", "text"),
+        ("Heron Privacy Mark certificate", "text"),
+    ]
+    # Asked what Vault holds: the first sentence answers, and brings its paragraph's list.
+    passage = choose_passage(sentences_of(blocks, _marks), _weights("vault"), asks=["holds"])
+    assert passage == ("The following documents cover Contoso Vault. To view them, sign in to the portal. "
+                       "Kestrel Data Seal certificate · Heron Privacy Mark certificate")
+
+
+def _marks(text: str) -> frozenset[str]:
+    return frozenset({"holds"}) if "cover" in text else frozenset()
