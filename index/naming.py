@@ -65,7 +65,10 @@ def title_names(title: str, stopwords: frozenset[str]) -> list[str]:
         if _is_acronym(inner, stopwords):
             names.append(inner)
     if len(words) <= 2:
-        names.extend(w for w in words if _is_acronym(w, stopwords) and not _NUMBERED_RE.match(w))
+        # "TISAX" titles itself; in "ISO 9001" the acronym is the standards body, and "iso" typed
+        # alone must not name ISO 9001 ("iso 27001" asks for another standard).
+        names.extend(w for k, w in enumerate(words) if _is_acronym(w, stopwords) and not _NUMBERED_RE.match(w)
+                     and not (k + 1 < len(words) and _NUMBERED_RE.match(words[k + 1])))
     return names
 
 

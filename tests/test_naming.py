@@ -33,3 +33,10 @@ def test_years_and_short_numbers_are_not_names():
         "o365": _cert("ens", "ENS 2010", "Office 365 ENS"),
     })
     assert certs["c5"].names == () and certs["o365"].names == ("Office 365 ENS",)
+
+
+def test_the_standards_body_before_a_number_is_not_the_standards_name():
+    from index.naming import title_names
+    assert "ISO" not in title_names("ISO 9001", frozenset())
+    assert "ISO 9001" in title_names("ISO 9001", frozenset())
+    assert "TISAX" in title_names("TISAX", frozenset())
