@@ -61,9 +61,10 @@ NUMBER_LABEL_RE = re.compile(
     r"^\s*(?:[\w.]+\s+){0,3}?(?:certificate|cert\.?|registration|licen[cs]e|attestation|report|serial)"
     r"\s*(?:no\.?|nr\.?|number|num\.?|id|#)\s*[:：]?\s*$", re.IGNORECASE)
 NUMBER_VALUE_RE = re.compile(rf"^\s*(?P<number>{NUMBER_VALUE})\s*$")
-# A number stated inside a sentence: "validated (Certificate #4218)", "certificate number IS 552878".
+# A number stated inside a sentence: "validated (Certificate #4218)", "certificate number IS 552878",
+# "Unique Certification Number 15.04.04.3147.Medp.03.01.1.240731".
 PROSE_NUMBER_RE = re.compile(
-    r"\b(?:[Cc]ertificate|[Cc]ert\.|[Rr]egistration|[Ll]icen[cs]e)\s*(?:[Nn]o\.?|[Nn]umber|#|ID)\s*[:：]?\s*"
+    r"\b(?:[Cc]ertificat(?:e|ion)|[Cc]ert\.|[Rr]egistration|[Ll]icen[cs]e)\s*(?:[Nn]o\.?|[Nn]umber|#|ID)\s*[:：]?\s*"
     rf"(?P<number>{NUMBER_VALUE})")
 TERMINAL = ".!?。！？:;,)\"'”’)]】」"
 

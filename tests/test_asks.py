@@ -126,3 +126,7 @@ def test_is_it_questions_ask_whether_we_hold_it(asks, question: str):
 def test_a_list_of_documents_covering_a_product_says_what_it_holds(asks):
     assert "holds" in _states(asks, "The following compliance and security documents cover AWS KMS.")
     assert "holds" not in _states(asks, "The report covers controls as of February 28th, 2023.")
+
+
+def test_a_date_written_with_slashes_states_when(asks):
+    assert "when" in _states(asks, "Contoso Vault was certified 07/31/2024.")

@@ -180,6 +180,15 @@ def test_a_no_without_digits_is_not_a_certificate_number(tmp_path, catalog):
     assert section.numbers(catalog.vocabulary.generic_labels) == []
 
 
+def test_a_certification_number_in_running_text_is_a_certificate_number(tmp_path, catalog):
+    path = write(tmp_path, "x.txt", "ONC Certification\n\nLast updated : 2024-08-01\n\n"
+                 "Date the product was certified 07/31/2024 Unique Certification Number "
+                 "15.04.04.3147.Medp.03.01.1.240731 Certification Criteria link\n")
+    (section,) = parse_document(path, catalog)
+    assert [n.number for n in section.numbers(catalog.vocabulary.generic_labels)] == [
+        "15.04.04.3147.Medp.03.01.1.240731"]
+
+
 def test_unknown_front_matter_keys_are_ignored_and_known_ones_used(tmp_path, catalog):
     path = write(tmp_path, "page.txt", "---\ntitle: Aurora Seal\ndescription: x\nauthor: y\nms.topic: conceptual\n"
                                        "visiblity: internal\nms.date: 06/24/2024\n---\nBody text here.\n")
