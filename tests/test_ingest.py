@@ -182,8 +182,8 @@ def test_a_no_without_digits_is_not_a_certificate_number(tmp_path, catalog):
 
 def test_a_certification_number_in_running_text_is_a_certificate_number(tmp_path, catalog):
     path = write(tmp_path, "x.txt", "ONC Certification\n\nLast updated : 2024-08-01\n\n"
-                 "Date the product was certified 07/31/2024 Unique Certification Number "
-                 "15.04.04.3147.Medp.03.01.1.240731 Certification Criteria link\n\nReal text follows here.\n")
+                 "The product was certified 07/31/2024, and its Unique Certification Number "
+                 "15.04.04.3147.Medp.03.01.1.240731 is listed by the ONC.\n")
     (section,) = parse_document(path, catalog)
     assert [n.number for n in section.numbers(catalog.vocabulary.generic_labels)] == [
         "15.04.04.3147.Medp.03.01.1.240731"]
