@@ -82,7 +82,8 @@ def _document(n: int, section: Section, cert: Certification, catalog: Catalog, m
         for nl in section.numbers(catalog.vocabulary.generic_labels)
     ]
     names = " | ".join(dict.fromkeys([cert.name, *cert.titles, *cert.names, section.family]))
-    topics = " | ".join(cert.topics)
+    # A file's name says what it is about, often whose it is ("spacelift-security.docx").
+    topics = " | ".join([*cert.topics, *_file_words(section.source)])
     title = section.display_title
     ids = sorted(identifiers(f"{title}\n{section.text}"))
     # "Impact Level 5" is also il5, "Office 365" o365: identifiers no word spells are indexed
@@ -169,6 +170,13 @@ def _lexicon(catalog: Catalog, certs: dict[str, Certification]) -> dict:
             "named_documents": [list(g) for g in v.named_documents],
         },
     }
+
+
+def _file_words(source: str) -> list[str]:
+    """The words of a file's name (not its folders or extension): "posthog-security-privacy.md"
+    -> posthog, security, privacy. Names that are only numbers and hashes give none."""
+    stem_name = Path(source).name.rsplit(".", 1)[0]
+    return [w for w in re.split(r"[\W_]+", stem_name) if len(w) > 1 and w.isalpha()]
 
 
 # An identifier made of an acronym and a number ("iso27001", "soc2", "il5"): its acronym.

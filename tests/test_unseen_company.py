@@ -367,3 +367,31 @@ We respond to every vulnerability report within 3 business days.
     pages = {"contoso-security.md": page}
     assert "at least once per year" in _ask_over(tmp_path / "a", pages, "how often is vault pen tested?").results[0].passage
     assert "within 3 business days" in _ask_over(tmp_path / "b", pages, "vuln report - how quickly do we respond?").results[0].passage
+
+
+def test_a_files_name_says_whose_page_it_is(tmp_path: Path):
+    # Two companies' pages mention SOC 2; the question names Acme, whose page title does not.
+    acme = """---
+title: Security
+---
+
+# Security
+
+## Certifications
+
+Our SOC2 Type II report is audited every year by Northwind Assurance. Our platform is tested
+for vulnerabilities every quarter.
+"""
+    globex = """---
+title: SOC 2 Compliance and Globex
+---
+
+# SOC 2 Compliance and Globex
+
+Globex has obtained SOC 2 Type 2 certification, and its SOC 2 report is available to
+customers on the Team plan.
+"""
+    answer = _ask_over(tmp_path, {"acme-security.md": acme, "globex-soc-2.md": globex},
+                       "acme soc 2 - who audits it?")
+    assert answer.results[0].source == "acme-security.md"
+    assert "audited every year by Northwind Assurance" in answer.results[0].passage
