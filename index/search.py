@@ -54,6 +54,10 @@ TYPO_PREFIX = 1
 # Engine._query); far above any evaluation corpus, so answers on those never change. When every
 # term is that common, the sections about the rarest one retrieve.
 COMMON_POSTINGS = 1000
+# Sections whose stored fields (and the terms read from them) stay decoded between questions.
+# Unpickling a section's stored data is most of a question's time on a small index; the cache
+# belongs to one Engine, that is one build of the index, so a rebuild never serves stale data.
+STORED_CACHE = 1024     # about 35 MB at the size of a seeds section
 # How much of the question a section covers counts more than BM25's raw score: squared.
 COVERAGE_POWER = 2
 MAX_RESULTS = 3
@@ -67,6 +71,23 @@ MAX_NUMBER_LINES = 3           # number lines quoted in one passage (all of them
 class _Hit:
     fields: dict
     score: float
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A retrieved section: what the code below reads of a Whoosh hit (`hit["data"]`,
+    `hit.fields()`, `hit.docnum`, `hit.score`), with its stored fields from the Engine's
+    cache rather than unpickled again for every question. Shared between questions: read only."""
+
+    docnum: int
+    score: float
+    stored: dict
+
+    def __getitem__(self, name: str):
+        return self.stored[name]
+
+    def fields(self) -> dict:
+        return self.stored
 
 
 @dataclass(frozen=True)
@@ -103,6 +124,8 @@ class Engine:
         self._cert_stems: dict[str, frozenset[str]] = {}
         self._cert_sections = lru_cache(maxsize=1024)(self._cert_sections_uncached)
         self._records: tuple[SectionRecord, ...] | None = None
+        self._stored = lru_cache(maxsize=STORED_CACHE)(self._stored_uncached)
+        self._section_terms = lru_cache(maxsize=STORED_CACHE)(self._section_terms_uncached)
 
     @classmethod
     def open(cls, paths: Paths | None = None) -> "Engine":
@@ -181,6 +204,10 @@ class Engine:
             longest = self._longest = max(
                 (len(term) for term in reader.lexicon("words")), default=0)
         return longest
+
+    def _stored_uncached(self, docnum: int) -> dict:
+        """A section's stored fields (the index under one Engine never changes)."""
+        return self._searcher.stored_fields(docnum)
 
     def _postings(self, term: str) -> int:
         """How many sections hold the term (in any field): what retrieving it costs."""
@@ -268,6 +295,11 @@ class Engine:
         return found
 
     def _fields_of(self, hit) -> dict[str, set[str] | frozenset[str]]:
+        return self._section_terms(hit.docnum)
+
+    def _section_terms_uncached(self, docnum: int) -> dict[str, set[str] | frozenset[str]]:
+        """A section's terms per field, read from its stored data (cached: read only)."""
+        hit = self._stored(docnum)
         data = hit["data"]
         fields: dict[str, set[str] | frozenset[str]] = {
             "body": set().union(*(s.terms for s in data["sentences"])) | set(data["ids"]),
@@ -332,7 +364,8 @@ class Engine:
         flt = Term("visibility", "public") if audience == "public" else None
         searcher = self._searcher
         query, common = self._query(plan)
-        found = searcher.search(query, limit=CANDIDATES, filter=flt)
+        found = [_Candidate(docnum, score, self._stored(docnum))
+                 for docnum, score in searcher.search(query, limit=CANDIDATES, filter=flt).items()]
         pairs = list(dict.fromkeys([(t.fieldname, t.text) for t in query.subqueries] + common))
         matched = self._matched(pairs, found)
         typed = plan.ids | {t for c in plan.concepts for t in c.stems}
