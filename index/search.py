@@ -47,8 +47,8 @@ DIGITS_FACTOR = 0.5
 COVERAGE_NEEDED = 0.5
 TOPICAL_FIELDS = frozenset({"title", "names", "topics"})
 CANDIDATES = 40
-# A typo keeps its first letter(s): candidates share them. Whoosh walks its edit-distance
-# automaton through the whole vocabulary otherwise (seconds on a large index, in Python).
+# A typo keeps its first letter(s): candidates share them, so only the indexed words that
+# start that way are compared (see Engine._words_like).
 TYPO_PREFIX = 1
 # A term in more sections than this is not retrieved by, only looked up in the candidates (see
 # Engine._query); far above any evaluation corpus, so answers on those never change. When every
@@ -124,6 +124,7 @@ class Engine:
         self._cert_stems: dict[str, frozenset[str]] = {}
         self._cert_sections = lru_cache(maxsize=1024)(self._cert_sections_uncached)
         self._records: tuple[SectionRecord, ...] | None = None
+        self._words_by_shape: dict[tuple[str, int], list[str]] | None = None
         self._stored = lru_cache(maxsize=STORED_CACHE)(self._stored_uncached)
         self._section_terms = lru_cache(maxsize=STORED_CACHE)(self._section_terms_uncached)
 
@@ -180,21 +181,40 @@ class Engine:
         limit = 1 if len(word) <= 7 else 2
         reader = self._searcher.reader()
         if len(word) > self._longest_word(reader) + limit:
-            # No word of the documents is that close; and Whoosh's edit-distance automaton
-            # grows with the word, so a 5,000-letter paste would cost seconds for nothing.
+            # No word of the documents is that close (a 5,000-letter paste is no typo).
             return None
         best: tuple[int, int, str] | None = None
-        for candidate in reader.terms_within("words", word, 2, prefix=TYPO_PREFIX):
-            candidate = candidate.decode() if isinstance(candidate, bytes) else candidate
-            if candidate == word or abs(len(candidate) - len(word)) > limit:
+        for candidate in self._words_like(word, limit):
+            if candidate == word:
                 continue
             d = osa_distance(word, candidate, limit)
-            if d > limit:
+            if d > limit or (d > 1 and osa_distance(word, candidate, 2, swaps=False) > 2):
+                # Two edits, one of them a swap, is three or four plain edits: candidates came
+                # from Whoosh's automaton of two plain edits, and the corrections stay the same.
                 continue
             key = (d, -reader.doc_frequency("words", candidate), candidate)
             if best is None or key < best:
                 best = key
         return best[2] if best else None
+
+    def _words_like(self, word: str, limit: int) -> list[str]:
+        """The indexed words a typo of `word` can be: the same first TYPO_PREFIX letters, and
+        at most `limit` letters longer or shorter.
+
+        Read from the vocabulary once, on the first typo check, grouped by those letters and
+        length: Whoosh's edit-distance automaton cost 5-9 ms per unknown word even on the
+        seeds' 1,400 words (it is built in Python for every word). The index under one Engine
+        never changes; two threads racing here build the same groups."""
+        groups = self._words_by_shape
+        if groups is None:
+            groups = {}
+            for term in self._searcher.reader().lexicon("words"):
+                text = term.decode() if isinstance(term, bytes) else term
+                groups.setdefault((text[:TYPO_PREFIX], len(text)), []).append(text)
+            self._words_by_shape = groups
+        prefix = word[:TYPO_PREFIX]
+        return [w for size in range(len(word) - limit, len(word) + limit + 1)
+                for w in groups.get((prefix, size), ())]
 
     def _longest_word(self, reader) -> int:
         """Length of the longest indexed word: read once, on the first typo check (the index
