@@ -119,6 +119,7 @@ class Engine:
             self._docs = max(1, s.doc_count())
         self._known = lru_cache(maxsize=50_000)(self._known_uncached)
         self._correct = lru_cache(maxsize=20_000)(self._correct_uncached)
+        self._postings = lru_cache(maxsize=100_000)(self._postings_uncached)
         self._idf = lru_cache(maxsize=100_000)(self._idf_uncached)
         self._cert_ids: dict[str, set[str]] = {}
         self._cert_stems: dict[str, frozenset[str]] = {}
@@ -229,7 +230,7 @@ class Engine:
         """A section's stored fields (the index under one Engine never changes)."""
         return self._searcher.stored_fields(docnum)
 
-    def _postings(self, term: str) -> int:
+    def _postings_uncached(self, term: str) -> int:
         """How many sections hold the term (in any field): what retrieving it costs."""
         return self._searcher.doc_frequency("all", term)
 
