@@ -22,19 +22,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from whoosh.query import DefaultOr, Term
 
 from .answer import Answer, CertificateNumber, Result
 from .config import Paths
 from .errors import BuildError, DataError
-from .listing import SectionRecord, certifications, visible
 from .store import current_path, ensure_index, open_index, read_manifest, unreadable, usable
 from .analysis import CJK_RE, identifiers, plain_tokens, stem
 from .asks import COMPANY, COUNT, HOLDS, NUMBER, hint
 from .passages import StoredNumber, choose_passage, order_numbers, states_in
 from .query import Concept, Lexicon, Plan, osa_distance, plan_question
+
+if TYPE_CHECKING:   # the catalogue (index/listing.py) is imported by the methods that list it
+    from .listing import SectionRecord
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -240,6 +242,8 @@ class Engine:
 
     def catalog(self, *, audience: str = "internal") -> list[tuple[str, str | None]]:
         """Every certification the index can answer about, with its newest "last updated"."""
+        from .listing import certifications
+
         return [(e.name, e.last_updated) for e in certifications(self.sections(audience=audience))]
 
     def sections(self, *, audience: str = "internal") -> tuple[SectionRecord, ...]:
@@ -247,6 +251,8 @@ class Engine:
         see: the catalogue and `certdesk report stale` (index/listing.py). Read from the
         stored fields on first use only: the index under one Engine never changes (two
         threads racing here read the same records)."""
+        from .listing import SectionRecord, visible
+
         records = self._records
         if records is None:
             records = self._records = tuple(
