@@ -183,7 +183,6 @@ def _questions_from(stream: TextIO) -> Iterable[str]:
 
 
 def _ask(args: argparse.Namespace, paths: Paths, out: TextIO, stdin: TextIO) -> int:
-    from index.followup import rewrite
     from index.search import Engine
 
     words = args.question
@@ -205,7 +204,7 @@ def _ask(args: argparse.Namespace, paths: Paths, out: TextIO, stdin: TextIO) -> 
         if stream and not question.strip():
             answer = Answer(question="", answered=False)
         else:
-            follow_up = rewrite(question, earlier, engine) if earlier else None
+            follow_up = _rewrite(question, earlier, engine) if earlier else None
             answer = engine.ask(follow_up.searched if follow_up else question, audience=audience)
         if args.json:
             out.write(json.dumps(answer.to_dict(), ensure_ascii=False) + "\n")
@@ -214,6 +213,14 @@ def _ask(args: argparse.Namespace, paths: Paths, out: TextIO, stdin: TextIO) -> 
         if stream:
             out.flush()
     return 0
+
+
+def _rewrite(question: str, earlier: Earlier, engine: Engine) -> FollowUp:
+    """The question read as a follow-up to `earlier` (imported here: only --after needs it,
+    and a cold `certdesk ask` should import what answering needs, nothing more)."""
+    from index.followup import rewrite
+
+    return rewrite(question, earlier, engine)
 
 
 def _earlier(engine: Engine, question: str, audience: str) -> Earlier:

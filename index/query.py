@@ -39,8 +39,13 @@ def clean_question(text: str) -> str:
     return " ".join(text.split())[:MAX_CHARS]
 
 
-def osa_distance(a: str, b: str, limit: int = 2) -> int:
-    """Edit distance counting a swap of neighbours as one edit ("ospra" -> "ospar" is 1)."""
+def osa_distance(a: str, b: str, limit: int = 2, *, swaps: bool = True) -> int:
+    """Edit distance counting a swap of neighbours as one edit ("ospra" -> "ospar" is 1);
+    with swaps=False, plain Levenshtein distance (a swap is two edits).
+
+    Any distance above `limit` is returned as limit + 1, as soon as it is certain: spelling
+    correction compares a typed word with hundreds of indexed ones, most of which differ
+    from the second or third letter on."""
     if abs(len(a) - len(b)) > limit:
         return limit + 1
     prev2: list[int] = []
@@ -50,10 +55,14 @@ def osa_distance(a: str, b: str, limit: int = 2) -> int:
         for j in range(1, len(b) + 1):
             cost = 0 if a[i - 1] == b[j - 1] else 1
             cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+            if swaps and i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
                 cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if min(cur) > limit:
+            # No later row can come back under the limit (a row's least value grows by at
+            # most one per row, and a swap reaches back only one row further).
+            return limit + 1
         prev2, prev = prev, cur
-    return prev[len(b)]
+    return min(prev[len(b)], limit + 1)
 
 
 # --- the lexicon: names, products, vocabulary ---------------------------------------------

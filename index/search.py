@@ -22,19 +22,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from whoosh.query import DefaultOr, Term
 
 from .answer import Answer, CertificateNumber, Result
 from .config import Paths
 from .errors import BuildError, DataError
-from .listing import SectionRecord, certifications, visible
 from .store import current_path, ensure_index, open_index, read_manifest, unreadable, usable
 from .analysis import CJK_RE, identifiers, plain_tokens, stem
 from .asks import COMPANY, COUNT, HOLDS, NUMBER, hint
 from .passages import StoredNumber, choose_passage, order_numbers, states_in
 from .query import Concept, Lexicon, Plan, osa_distance, plan_question
+
+if TYPE_CHECKING:   # the catalogue (index/listing.py) is imported by the methods that list it
+    from .listing import SectionRecord
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -47,13 +49,17 @@ DIGITS_FACTOR = 0.5
 COVERAGE_NEEDED = 0.5
 TOPICAL_FIELDS = frozenset({"title", "names", "topics"})
 CANDIDATES = 40
-# A typo keeps its first letter(s): candidates share them. Whoosh walks its edit-distance
-# automaton through the whole vocabulary otherwise (seconds on a large index, in Python).
+# A typo keeps its first letter(s): candidates share them, so only the indexed words that
+# start that way are compared (see Engine._words_like).
 TYPO_PREFIX = 1
 # A term in more sections than this is not retrieved by, only looked up in the candidates (see
 # Engine._query); far above any evaluation corpus, so answers on those never change. When every
 # term is that common, the sections about the rarest one retrieve.
 COMMON_POSTINGS = 1000
+# Sections whose stored fields (and the terms read from them) stay decoded between questions.
+# Unpickling a section's stored data is most of a question's time on a small index; the cache
+# belongs to one Engine, that is one build of the index, so a rebuild never serves stale data.
+STORED_CACHE = 1024     # about 35 MB at the size of a seeds section
 # How much of the question a section covers counts more than BM25's raw score: squared.
 COVERAGE_POWER = 2
 MAX_RESULTS = 3
@@ -67,6 +73,23 @@ MAX_NUMBER_LINES = 3           # number lines quoted in one passage (all of them
 class _Hit:
     fields: dict
     score: float
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A retrieved section: what the code below reads of a Whoosh hit (`hit["data"]`,
+    `hit.fields()`, `hit.docnum`, `hit.score`), with its stored fields from the Engine's
+    cache rather than unpickled again for every question. Shared between questions: read only."""
+
+    docnum: int
+    score: float
+    stored: dict
+
+    def __getitem__(self, name: str):
+        return self.stored[name]
+
+    def fields(self) -> dict:
+        return self.stored
 
 
 @dataclass(frozen=True)
@@ -98,11 +121,15 @@ class Engine:
             self._docs = max(1, s.doc_count())
         self._known = lru_cache(maxsize=50_000)(self._known_uncached)
         self._correct = lru_cache(maxsize=20_000)(self._correct_uncached)
+        self._postings = lru_cache(maxsize=100_000)(self._postings_uncached)
         self._idf = lru_cache(maxsize=100_000)(self._idf_uncached)
         self._cert_ids: dict[str, set[str]] = {}
         self._cert_stems: dict[str, frozenset[str]] = {}
         self._cert_sections = lru_cache(maxsize=1024)(self._cert_sections_uncached)
         self._records: tuple[SectionRecord, ...] | None = None
+        self._words_by_shape: dict[tuple[str, int], list[str]] | None = None
+        self._stored = lru_cache(maxsize=STORED_CACHE)(self._stored_uncached)
+        self._section_terms = lru_cache(maxsize=STORED_CACHE)(self._section_terms_uncached)
 
     @classmethod
     def open(cls, paths: Paths | None = None) -> "Engine":
@@ -157,21 +184,40 @@ class Engine:
         limit = 1 if len(word) <= 7 else 2
         reader = self._searcher.reader()
         if len(word) > self._longest_word(reader) + limit:
-            # No word of the documents is that close; and Whoosh's edit-distance automaton
-            # grows with the word, so a 5,000-letter paste would cost seconds for nothing.
+            # No word of the documents is that close (a 5,000-letter paste is no typo).
             return None
         best: tuple[int, int, str] | None = None
-        for candidate in reader.terms_within("words", word, 2, prefix=TYPO_PREFIX):
-            candidate = candidate.decode() if isinstance(candidate, bytes) else candidate
-            if candidate == word or abs(len(candidate) - len(word)) > limit:
+        for candidate in self._words_like(word, limit):
+            if candidate == word:
                 continue
             d = osa_distance(word, candidate, limit)
-            if d > limit:
+            if d > limit or (d > 1 and osa_distance(word, candidate, 2, swaps=False) > 2):
+                # Two edits, one of them a swap, is three or four plain edits: candidates came
+                # from Whoosh's automaton of two plain edits, and the corrections stay the same.
                 continue
             key = (d, -reader.doc_frequency("words", candidate), candidate)
             if best is None or key < best:
                 best = key
         return best[2] if best else None
+
+    def _words_like(self, word: str, limit: int) -> list[str]:
+        """The indexed words a typo of `word` can be: the same first TYPO_PREFIX letters, and
+        at most `limit` letters longer or shorter.
+
+        Read from the vocabulary once, on the first typo check, grouped by those letters and
+        length: Whoosh's edit-distance automaton cost 5-9 ms per unknown word even on the
+        seeds' 1,400 words (it is built in Python for every word). The index under one Engine
+        never changes; two threads racing here build the same groups."""
+        groups = self._words_by_shape
+        if groups is None:
+            groups = {}
+            for term in self._searcher.reader().lexicon("words"):
+                text = term.decode() if isinstance(term, bytes) else term
+                groups.setdefault((text[:TYPO_PREFIX], len(text)), []).append(text)
+            self._words_by_shape = groups
+        prefix = word[:TYPO_PREFIX]
+        return [w for size in range(len(word) - limit, len(word) + limit + 1)
+                for w in groups.get((prefix, size), ())]
 
     def _longest_word(self, reader) -> int:
         """Length of the longest indexed word: read once, on the first typo check (the index
@@ -182,7 +228,11 @@ class Engine:
                 (len(term) for term in reader.lexicon("words")), default=0)
         return longest
 
-    def _postings(self, term: str) -> int:
+    def _stored_uncached(self, docnum: int) -> dict:
+        """A section's stored fields (the index under one Engine never changes)."""
+        return self._searcher.stored_fields(docnum)
+
+    def _postings_uncached(self, term: str) -> int:
         """How many sections hold the term (in any field): what retrieving it costs."""
         return self._searcher.doc_frequency("all", term)
 
@@ -192,6 +242,8 @@ class Engine:
 
     def catalog(self, *, audience: str = "internal") -> list[tuple[str, str | None]]:
         """Every certification the index can answer about, with its newest "last updated"."""
+        from .listing import certifications
+
         return [(e.name, e.last_updated) for e in certifications(self.sections(audience=audience))]
 
     def sections(self, *, audience: str = "internal") -> tuple[SectionRecord, ...]:
@@ -199,6 +251,8 @@ class Engine:
         see: the catalogue and `certdesk report stale` (index/listing.py). Read from the
         stored fields on first use only: the index under one Engine never changes (two
         threads racing here read the same records)."""
+        from .listing import SectionRecord, visible
+
         records = self._records
         if records is None:
             records = self._records = tuple(
@@ -268,6 +322,11 @@ class Engine:
         return found
 
     def _fields_of(self, hit) -> dict[str, set[str] | frozenset[str]]:
+        return self._section_terms(hit.docnum)
+
+    def _section_terms_uncached(self, docnum: int) -> dict[str, set[str] | frozenset[str]]:
+        """A section's terms per field, read from its stored data (cached: read only)."""
+        hit = self._stored(docnum)
         data = hit["data"]
         fields: dict[str, set[str] | frozenset[str]] = {
             "body": set().union(*(s.terms for s in data["sentences"])) | set(data["ids"]),
@@ -332,7 +391,8 @@ class Engine:
         flt = Term("visibility", "public") if audience == "public" else None
         searcher = self._searcher
         query, common = self._query(plan)
-        found = searcher.search(query, limit=CANDIDATES, filter=flt)
+        found = [_Candidate(docnum, score, self._stored(docnum))
+                 for docnum, score in searcher.search(query, limit=CANDIDATES, filter=flt).items()]
         pairs = list(dict.fromkeys([(t.fieldname, t.text) for t in query.subqueries] + common))
         matched = self._matched(pairs, found)
         typed = plan.ids | {t for c in plan.concepts for t in c.stems}

@@ -160,6 +160,8 @@ def test_ask_on_a_fresh_index_does_not_load_the_build_path(env_paths):
     loaded = set(modules.split())
     assert "index.search" in loaded
     assert not loaded & {"index.build", "index.ingest", "index.catalog", "index.readers", "ftfy", "yaml"}
+    # Nor what only other commands need: follow-ups (--after) and the catalogue (certdesk list).
+    assert not loaded & {"index.followup", "index.listing"}
 
 
 def test_an_unexpected_error_is_one_line_not_a_traceback(env_paths, monkeypatch, capsys):

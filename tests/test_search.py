@@ -82,6 +82,23 @@ def test_transposition_is_one_edit():
     assert osa_distance("ismap", "isms") == 2
 
 
+def test_distance_beyond_the_limit_is_said_as_limit_plus_one():
+    assert osa_distance("certification", "encryption", 2) == 3
+    assert osa_distance("abcdef", "badcfe", 2) == 3        # three swaps
+    assert osa_distance("badc", "abcd", 2) == 2             # two swaps
+
+
+def test_without_swaps_a_transposition_is_two_edits():
+    assert osa_distance("ospra", "ospar", swaps=False) == 2
+    assert osa_distance("badc", "abcd", 2, swaps=False) == 3
+
+
+def test_spelling_correction_finds_the_closest_frequent_word(engine):
+    assert engine._correct("certifcate") == "certificate"      # one letter left out
+    assert engine._correct("encyrption") == "encryption"       # a swap
+    assert engine._correct("qqqqqqq") is None
+
+
 def test_unknown_acronym_is_not_corrected_into_a_known_one(engine):
     assert not engine.ask("ISMAP").answered
     assert not engine.ask("Do we have ISMAP for Japan?").answered
