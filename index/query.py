@@ -270,6 +270,12 @@ def _fuzzy_name(lexicon: Lexicon, tokens: list[str], i: int) -> tuple[Phrase, in
     return best
 
 
+def _compound_tail(text: str, start: int) -> bool:
+    """Whether the word at `start` ends a hyphenated compound ("tenant-level separation",
+    "enterprise-grade"): an adjective, not a cue asking for a level or a grade."""
+    return start >= 2 and text[start - 1] == "-" and text[start - 2].isalpha()
+
+
 def _typo_fixed(word: str, known: Callable[[str], bool], correct: Callable[[str], str | None]) -> str:
     """The word as the documents spell it, when it is unknown and one of theirs is that close."""
     if known(word) or not word.isalpha() or CJK_RE.match(word):
@@ -332,7 +338,8 @@ def plan_question(question: str, lexicon: Lexicon, known: Callable[[str], bool],
         if used[k]:
             unnamed[start:end] = " " * (end - start)
     # A cue typed with a typo ("assesor?", "who certifed") still says what is asked.
-    cue_tokens = ["" if used[k] else t if t in lexicon.cues.words else _typo_fixed(t, known, correct)
+    cue_tokens = ["" if used[k] or _compound_tail(text, spans[k][1])
+                  else t if t in lexicon.cues.words else _typo_fixed(t, known, correct)
                   for k, t in enumerate(tokens)]
     plan.asks, cue_positions = lexicon.cues.asked("".join(unnamed), cue_tokens)
     for start, end in lexicon.cues.pattern_spans("".join(unnamed)):

@@ -395,3 +395,10 @@ customers on the Team plan.
                        "acme soc 2 - who audits it?")
     assert answer.results[0].source == "acme-security.md"
     assert "audited every year by Northwind Assurance" in answer.results[0].passage
+
+
+def test_a_hyphenated_level_is_an_adjective_not_a_question_about_levels(engine: Engine):
+    answer = engine.ask("aca - tenant-level separation of vault?")
+    assert "level" not in answer.not_stated
+    assert engine.plan("aca - which level for vault?").asks == ["level"]
+    assert "level" not in engine.plan("aca - tenant-level separation of vault?").asks
