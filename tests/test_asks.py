@@ -130,3 +130,9 @@ def test_a_list_of_documents_covering_a_product_says_what_it_holds(asks):
 
 def test_a_date_written_with_slashes_states_when(asks):
     assert "when" in _states(asks, "Contoso Vault was certified 07/31/2024.")
+
+
+def test_a_clause_number_is_not_a_version(asks):
+    assert "version" not in _asked(asks, "how do we cover responsibility and authority (5.5.1) for iso 9001")
+    assert "version" not in _asked(asks, "clause 6.1 for iso 9001?")
+    assert "version" in _asked(asks, "pci 3.2.1 or 4.0?")
