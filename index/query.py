@@ -228,6 +228,7 @@ class Plan:
     named: set[str] = field(default_factory=set)               # cert keys the question names
     name_stems: set[str] = field(default_factory=set)          # tokens that formed names
     name_phrases: list[frozenset[str]] = field(default_factory=list)   # each name typed, as stems
+    name_ids: set[str] = field(default_factory=set)            # each name typed, squashed: "soc2"
     product_terms: list[frozenset[str]] = field(default_factory=list)
     number_intent: bool = False
     all_intent: bool = False
@@ -314,6 +315,7 @@ def plan_question(question: str, lexicon: Lexicon, known: Callable[[str], bool],
             plan.named.add(p.owner)
             plan.name_stems.update(stem(t) for t in tokens[i:j])
             plan.name_phrases.append(frozenset(stem(t) for t in tokens[i:j]))
+            plan.name_ids.add("".join(tokens[i:j]))
         if products:
             p, pj = max(products, key=lambda m: m[1])
             plan.product_terms.extend(q.stems for q in lexicon.products[p.owner])

@@ -438,7 +438,8 @@ class Engine:
             on_topic=on_topic / total if total else 0.0,
             named=hit["cert"] in plan.named,
             # Another document that states the name typed ("PCI" on a product's page).
-            mentions=any(phrase <= matched for phrase in plan.name_phrases),
+            # ("SOC 2" typed, "SOC2 Type II" written: the same identifier.)
+            mentions=any(phrase <= matched for phrase in plan.name_phrases) or bool(plan.name_ids & section_ids),
             section_ids=section_ids,
             doc_stated=doc_stated,
             # An identifier typed that the section states is evidence it answers ("hitrust?"

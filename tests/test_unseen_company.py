@@ -402,3 +402,28 @@ def test_a_hyphenated_level_is_an_adjective_not_a_question_about_levels(engine: 
     assert "level" not in answer.not_stated
     assert engine.plan("aca - which level for vault?").asks == ["level"]
     assert "level" not in engine.plan("aca - tenant-level separation of vault?").asks
+
+
+def test_a_name_written_without_its_space_is_still_mentioned(tmp_path: Path):
+    # "SOC 2" typed, "SOC2" written: Acme's page states the standard the question names.
+    acme = """---
+title: Security
+---
+
+# Security
+
+## Certifications
+
+Acme holds a SOC2 Type II report, audited every year by Northwind Assurance.
+"""
+    globex = """---
+title: SOC 2 Compliance and Globex
+---
+
+# SOC 2 Compliance and Globex
+
+Globex has obtained SOC 2 Type 2 certification, and its SOC 2 report is available to
+customers on the Team plan.
+"""
+    answer = _ask_over(tmp_path, {"security.md": acme, "soc-2.md": globex}, "acme soc 2 auditor?")
+    assert answer.results[0].source == "security.md"
