@@ -136,3 +136,9 @@ def test_a_clause_number_is_not_a_version(asks):
     assert "version" not in _asked(asks, "how do we cover responsibility and authority (5.5.1) for iso 9001")
     assert "version" not in _asked(asks, "clause 6.1 for iso 9001?")
     assert "version" in _asked(asks, "pci 3.2.1 or 4.0?")
+
+
+@pytest.mark.parametrize("question", ["ITSS is under which ministry?", "who maintains the guidance",
+                                      "overseen by which agency?"])
+def test_who_runs_it_is_asked(asks, question: str):
+    assert "who" in _asked(asks, question)
