@@ -412,9 +412,8 @@ class Engine:
         top = hits[0].score
         chosen = [h for h in hits if h.score >= FOLLOWER_SHARE * top][:MAX_RESULTS]
         results = tuple(self._result(h, plan, term_weights) for h in chosen)
-        sections = self._sections_of(chosen[0].fields["cert"], audience)
-        return Answer(question=original, answered=True, results=results,
-                      corrections=tuple(plan.corrections), not_stated=self._not_stated(plan, sections))
+        return Answer(question=original, answered=True, results=results, corrections=tuple(plan.corrections),
+                      not_stated=self._not_stated(plan, chosen[0].fields["cert"], audience))
 
     def _what_matches(self, hit, plan: Plan, weights: dict[int, float], total: float,
                       typed: set[str], stated: float | None, pairs: set[tuple[str, str]]) -> "_Seen":
@@ -530,17 +529,21 @@ class Engine:
                 i for p in self.lexicon.names_of(cert_key) for i in identifiers(p.display)}
         return ids
 
-    def _not_stated(self, plan: Plan, data: list[dict]) -> tuple[str, ...]:
-        """What the question asks that no section of the certification states."""
+    def _not_stated(self, plan: Plan, cert_key: str, audience: str) -> tuple[str, ...]:
+        """What the question asks that no section of the certification states.
+
+        The certification's sections are read only when the question asks a kind of fact or a
+        document: a certification of thousands of sections costs tens of milliseconds to read."""
+        about_us = self.lexicon.cues.about_us
+        kinds = [k for k in plan.asks
+                 if self.lexicon.cues.labels.get(k) and not (plan.history and k in about_us)]
+        if not kinds and not plan.documents:
+            return ()
+        data = self._sections_of(cert_key, audience)
         sections = [d["sentences"] for d in data]
-        sentences = [s for section in sections for s in section]
-        terms = set().union(*(s.terms for s in sentences)) if sentences else set()
-        ids = set().union(*(d["ids"] for d in data)) if data else set()
         missing: list[str] = []
-        for kind in plan.asks:
-            label = self.lexicon.cues.labels.get(kind)
-            if not label or (plan.history and kind in self.lexicon.cues.about_us):
-                continue
+        for kind in kinds:
+            label = self.lexicon.cues.labels[kind]
             if kind == NUMBER:
                 stated = any(d["numbers"] for d in data)
             else:
@@ -548,8 +551,23 @@ class Engine:
                              for section in sections)
             if not stated:
                 missing.append(label)
-        missing += [d.display for d in plan.documents if not d.stated_in(terms, ids)]
+        if plan.documents:
+            terms = self._terms_stated(sections, {stem(t) for d in plan.documents for a in d.aliases for t in a})
+            ids = set().union(*(d["ids"] for d in data)) if data else set()
+            missing += [d.display for d in plan.documents if not d.stated_in(terms, ids)]
         return tuple(dict.fromkeys(missing))
+
+    @staticmethod
+    def _terms_stated(sections: list[list], wanted: set[str]) -> set[str]:
+        """Which of the `wanted` terms some sentence of these sections holds: what
+        NamedDocument.stated_in asks of them, without the union of every sentence's terms."""
+        found: set[str] = set()
+        for sentences in sections:
+            for s in sentences:
+                found |= wanted & s.terms
+                if len(found) == len(wanted):
+                    return found
+        return found
 
     @staticmethod
     def _term_weights(plan: Plan, weights: dict[int, float]) -> dict[str, float]:
