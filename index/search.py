@@ -107,6 +107,15 @@ class _Seen:
     ids_found: bool        # ... or an identifier the question typed
 
 
+def _letters_apart(letters: set[str], candidate: str) -> int:
+    """A lower bound of the edit distance between a word of these letters and `candidate`:
+    each letter one of them has and the other lacks takes an edit of its own (a swap takes
+    none). Computing it is a tenth of computing the distance, and it rules out most of the
+    thousands of same-length words a large vocabulary offers as candidates."""
+    other = set(candidate)
+    return max(len(letters - other), len(other - letters))
+
+
 class Engine:
     """An opened index. Thread-safe: each thread gets its own Whoosh searcher."""
 
@@ -187,8 +196,9 @@ class Engine:
             # No word of the documents is that close (a 5,000-letter paste is no typo).
             return None
         best: tuple[int, int, str] | None = None
+        letters = set(word)
         for candidate in self._words_like(word, limit):
-            if candidate == word:
+            if candidate == word or _letters_apart(letters, candidate) > limit:
                 continue
             d = osa_distance(word, candidate, limit)
             if d > limit or (d > 1 and osa_distance(word, candidate, 2, swaps=False) > 2):
