@@ -33,7 +33,7 @@ from .store import current_path, ensure_index, open_index, read_manifest, unread
 from .analysis import CJK_RE, identifiers, plain_tokens, stem
 from .asks import COMPANY, COUNT, HOLDS, NUMBER, hint
 from .passages import StoredNumber, choose_passage, order_numbers, states_in
-from .query import Concept, Lexicon, Plan, osa_distance, plan_question
+from .query import Concept, Lexicon, NamedDocument, Plan, osa_distance, plan_question
 
 if TYPE_CHECKING:   # the catalogue (index/listing.py) is imported by the methods that list it
     from .listing import SectionRecord
@@ -423,7 +423,7 @@ class Engine:
         chosen = [h for h in hits if h.score >= FOLLOWER_SHARE * top][:MAX_RESULTS]
         results = tuple(self._result(h, plan, term_weights) for h in chosen)
         return Answer(question=original, answered=True, results=results, corrections=tuple(plan.corrections),
-                      not_stated=self._not_stated(plan, chosen[0].fields["cert"], audience))
+                      not_stated=self._not_stated(plan, chosen[0].fields["cert"], audience, found))
 
     def _what_matches(self, hit, plan: Plan, weights: dict[int, float], total: float,
                       typed: set[str], stated: float | None, pairs: set[tuple[str, str]]) -> "_Seen":
@@ -539,33 +539,45 @@ class Engine:
                 i for p in self.lexicon.names_of(cert_key) for i in identifiers(p.display)}
         return ids
 
-    def _not_stated(self, plan: Plan, cert_key: str, audience: str) -> tuple[str, ...]:
+    def _not_stated(self, plan: Plan, cert_key: str, audience: str,
+                    retrieved: list[_Candidate]) -> tuple[str, ...]:
         """What the question asks that no section of the certification states.
 
-        The certification's sections are read only when the question asks a kind of fact or a
-        document: a certification of thousands of sections costs tens of milliseconds to read."""
+        The certification's sections among those retrieved are looked at first; all of them
+        are read only for what those do not state (and only when a kind of fact or a document
+        is asked): reading a certification of thousands of sections costs 100 ms and more."""
         about_us = self.lexicon.cues.about_us
         kinds = [k for k in plan.asks
                  if self.lexicon.cues.labels.get(k) and not (plan.history and k in about_us)]
-        if not kinds and not plan.documents:
+        documents = list(plan.documents)
+        if not kinds and not documents:
             return ()
-        data = self._sections_of(cert_key, audience)
+        seen = [hit["data"] for hit in retrieved if hit["cert"] == cert_key
+                and (audience != "public" or hit["data"]["visibility"] == "public")]
+        kinds, documents = self._unstated(plan, kinds, documents, seen)
+        if kinds or documents:
+            kinds, documents = self._unstated(plan, kinds, documents, self._sections_of(cert_key, audience))
+        missing = [self.lexicon.cues.labels[k] for k in kinds] + [d.display for d in documents]
+        return tuple(dict.fromkeys(missing))
+
+    def _unstated(self, plan: Plan, kinds: list[str], documents: list[NamedDocument],
+                  data: list[dict]) -> tuple[list[str], list[NamedDocument]]:
+        """The kinds of fact and the documents asked that none of these sections states."""
         sections = [d["sentences"] for d in data]
         missing: list[str] = []
         for kind in kinds:
-            label = self.lexicon.cues.labels[kind]
             if kind == NUMBER:
                 stated = any(d["numbers"] for d in data)
             else:
                 stated = any(states_in(section, kind, self.lexicon.cues.about_us, plan.history)
                              for section in sections)
             if not stated:
-                missing.append(label)
-        if plan.documents:
-            terms = self._terms_stated(sections, {stem(t) for d in plan.documents for a in d.aliases for t in a})
+                missing.append(kind)
+        if documents:
+            terms = self._terms_stated(sections, {stem(t) for d in documents for a in d.aliases for t in a})
             ids = set().union(*(d["ids"] for d in data)) if data else set()
-            missing += [d.display for d in plan.documents if not d.stated_in(terms, ids)]
-        return tuple(dict.fromkeys(missing))
+            documents = [d for d in documents if not d.stated_in(terms, ids)]
+        return missing, documents
 
     @staticmethod
     def _terms_stated(sections: list[list], wanted: set[str]) -> set[str]:
