@@ -118,7 +118,7 @@ class Lexicon:
             self._by_first.setdefault(p.squashed, []).append(p)
         self._by_owner: dict[str, list[Phrase]] | None = None
         self._alias_stems: dict[str, list[frozenset[str]]] = {}
-        self._by_shape: dict[str, list[tuple[int, int, Phrase]]] | None = None
+        self._by_shape: dict[str, tuple[tuple[int, int], ...]] | None = None
         self.cues = Cues.from_raw(vocab.get("asks", []))
         self.history_words = frozenset(stem(fold(w)) for w in vocab.get("history_words", []))
         self.named_documents = [NamedDocument.of(group) for group in vocab.get("named_documents", []) if group]
@@ -131,23 +131,23 @@ class Lexicon:
         the names. Indexed on first use by each token and each of its one-letter deletions: two
         words one edit apart share a key (an insertion or a deletion is one word's deletion, a
         substitution or a swap of neighbours a deletion from both), so an unknown word looks at
-        a handful of tokens, not at the thousands of same-length names of a large lexicon."""
+        a handful of tokens, not at the thousands of same-length names of a large lexicon.
+
+        The index holds (name number, position) pairs of plain ints in tuples, which Python's
+        garbage collector stops tracking: half a million entries holding the names themselves
+        made every full collection of a large lexicon's process take 120 ms."""
         if self._by_shape is None:
-            shapes: dict[str, list[tuple[int, int, Phrase]]] = {}
+            shapes: dict[str, list[tuple[int, int]]] = {}
             for n, p in enumerate(self.names):
                 for k, t in enumerate(p.tokens):
                     if len(t) >= 3:
                         for key in _deletions(t):
-                            shapes.setdefault(key, []).append((n, k, p))
-            self._by_shape = shapes
-        found: set[tuple[int, int]] = set()
-        near: list[tuple[int, int, Phrase]] = []
+                            shapes.setdefault(key, []).append((n, k))
+            self._by_shape = {key: tuple(entries) for key, entries in shapes.items()}
+        near: set[tuple[int, int]] = set()
         for key in _deletions(word):
-            for n, k, p in self._by_shape.get(key, ()):
-                if (n, k) not in found:
-                    found.add((n, k))
-                    near.append((n, k, p))
-        return [(p, k) for n, k, p in sorted(near, key=lambda x: (x[0], x[1]))]
+            near.update(self._by_shape.get(key, ()))
+        return [(self.names[n], k) for n, k in sorted(near)]
 
     def names_of(self, cert_key: str) -> list[Phrase]:
         """A certification's name phrases (`names` lists every certification's together)."""
