@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from .analysis import plain_tokens
+from .literals import may_match, required_words
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,9 @@ class SentenceMarker:
         self.company = _phrase_re(company_names)
         self.proper = _phrase_re(proper_names, case=True)
         self._company_tokens = {t for n in (*company_names, *proper_names) for t in plain_tokens(n)}
+        # The words without which a pattern cannot match (index/literals.py): most patterns are
+        # not run on most sentences.
+        self._words = {rx: required_words(rx) for ask in asks for rx in (*ask.evidence, *ask.hints)}
 
     def kinds(self, text: str, own_names: Iterable[str] = ()) -> frozenset[str]:
         """The kinds of fact `text` states. `own_names`: the certification's own names, which
@@ -79,10 +83,12 @@ class SentenceMarker:
         found: set[str] = set()
         if any(rx and rx.search(text) for rx in (self.company, self.proper)):
             found.add(COMPANY)
+        lowered = text.lower() if text.isascii() else None
+        words = self._words
         for ask in self.asks:
-            if any(self._matches(rx, text, own) for rx in ask.evidence):
+            if any(may_match(words[rx], lowered) and self._matches(rx, text, own) for rx in ask.evidence):
                 found.add(ask.name)
-            elif any(rx.search(text) for rx in ask.hints):
+            elif any(may_match(words[rx], lowered) and rx.search(text) for rx in ask.hints):
                 found.add(hint(ask.name))
         return frozenset(found)
 

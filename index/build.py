@@ -29,6 +29,7 @@ from whoosh.fields import ID, STORED, TEXT, Schema
 
 from .analysis import identifiers, plain_analyzer, plain_tokens, stem, stem_analyzer
 from .catalog import Catalog, Certification, load_catalog
+from .codec import InMemoryLengthsCodec
 from .config import Paths
 from .errors import BuildError
 from .ingest import Section, Skipped, load_sections
@@ -141,7 +142,7 @@ WRITER_MB = 128   # Whoosh's posting buffer per writing process, in MB
 
 def _writer_options(sections: int) -> dict:
     procs = min(2, os.cpu_count() or 1) if sections >= PARALLEL_FROM else 1
-    return {"limitmb": WRITER_MB, "procs": procs, "multisegment": procs > 1}
+    return {"limitmb": WRITER_MB, "procs": procs, "multisegment": procs > 1, "codec": InMemoryLengthsCodec()}
 
 
 def _company(sections: list[Section], certs: list[Certification], catalog: Catalog) -> tuple[str, ...]:

@@ -118,7 +118,7 @@ class Lexicon:
             self._by_first.setdefault(p.squashed, []).append(p)
         self._by_owner: dict[str, list[Phrase]] | None = None
         self._alias_stems: dict[str, list[frozenset[str]]] = {}
-        self._by_shape: dict[tuple[int, str, str], list[tuple[int, int, Phrase]]] | None = None
+        self._by_shape: dict[str, tuple[tuple[int, int], ...]] | None = None
         self.cues = Cues.from_raw(vocab.get("asks", []))
         self.history_words = frozenset(stem(fold(w)) for w in vocab.get("history_words", []))
         self.named_documents = [NamedDocument.of(group) for group in vocab.get("named_documents", []) if group]
@@ -128,26 +128,26 @@ class Lexicon:
 
     def near_tokens(self, word: str) -> list[tuple[Phrase, int]]:
         """(name, position) whose token there could be one edit from `word`, in the order of
-        the names: the same length give or take one, and the same first or last letter (one
-        edit never changes both). Indexed on first use, so a lexicon of thousands of names is
-        not scanned for every unknown word."""
+        the names. Indexed on first use by each token and each of its one-letter deletions: two
+        words one edit apart share a key (an insertion or a deletion is one word's deletion, a
+        substitution or a swap of neighbours a deletion from both), so an unknown word looks at
+        a handful of tokens, not at the thousands of same-length names of a large lexicon.
+
+        The index holds (name number, position) pairs of plain ints in tuples, which Python's
+        garbage collector stops tracking: half a million entries holding the names themselves
+        made every full collection of a large lexicon's process take 120 ms."""
         if self._by_shape is None:
-            shapes: dict[tuple[int, str, str], list[tuple[int, int, Phrase]]] = {}
+            shapes: dict[str, list[tuple[int, int]]] = {}
             for n, p in enumerate(self.names):
                 for k, t in enumerate(p.tokens):
                     if len(t) >= 3:
-                        shapes.setdefault((len(t), "first", t[0]), []).append((n, k, p))
-                        shapes.setdefault((len(t), "last", t[-1]), []).append((n, k, p))
-            self._by_shape = shapes
-        found: set[tuple[int, int]] = set()
-        near: list[tuple[int, int, Phrase]] = []
-        for size in (len(word) - 1, len(word), len(word) + 1):
-            for end, letter in (("first", word[:1]), ("last", word[-1:])):
-                for n, k, p in self._by_shape.get((size, end, letter), ()):
-                    if (n, k) not in found:
-                        found.add((n, k))
-                        near.append((n, k, p))
-        return [(p, k) for n, k, p in sorted(near, key=lambda x: (x[0], x[1]))]
+                        for key in _deletions(t):
+                            shapes.setdefault(key, []).append((n, k))
+            self._by_shape = {key: tuple(entries) for key, entries in shapes.items()}
+        near: set[tuple[int, int]] = set()
+        for key in _deletions(word):
+            near.update(self._by_shape.get(key, ()))
+        return [(self.names[n], k) for n, k in sorted(near)]
 
     def names_of(self, cert_key: str) -> list[Phrase]:
         """A certification's name phrases (`names` lists every certification's together)."""
@@ -238,6 +238,11 @@ class Plan:
     history: bool = False                                      # about the standard itself
     documents: list[NamedDocument] = field(default_factory=list)
     ids: set[str] = field(default_factory=set)                 # identifiers typed (index/analysis.py)
+
+
+def _deletions(word: str) -> set[str]:
+    """The word and every word one deleted letter makes of it (see Lexicon.near_tokens)."""
+    return {word} | {word[:i] + word[i + 1:] for i in range(len(word))}
 
 
 def _emphatic(surface: str) -> bool:

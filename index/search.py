@@ -33,7 +33,7 @@ from .store import current_path, ensure_index, open_index, read_manifest, unread
 from .analysis import CJK_RE, identifiers, plain_tokens, stem
 from .asks import COMPANY, COUNT, HOLDS, NUMBER, hint
 from .passages import StoredNumber, choose_passage, order_numbers, states_in
-from .query import Concept, Lexicon, Plan, osa_distance, plan_question
+from .query import Concept, Lexicon, NamedDocument, Plan, osa_distance, plan_question
 
 if TYPE_CHECKING:   # the catalogue (index/listing.py) is imported by the methods that list it
     from .listing import SectionRecord
@@ -105,6 +105,15 @@ class _Seen:
     section_ids: set[str]
     doc_stated: bool       # the section states a document asked for by name
     ids_found: bool        # ... or an identifier the question typed
+
+
+def _letters_apart(letters: set[str], candidate: str) -> int:
+    """A lower bound of the edit distance between a word of these letters and `candidate`:
+    each letter one of them has and the other lacks takes an edit of its own (a swap takes
+    none). Computing it is a tenth of computing the distance, and it rules out most of the
+    thousands of same-length words a large vocabulary offers as candidates."""
+    other = set(candidate)
+    return max(len(letters - other), len(other - letters))
 
 
 class Engine:
@@ -187,8 +196,9 @@ class Engine:
             # No word of the documents is that close (a 5,000-letter paste is no typo).
             return None
         best: tuple[int, int, str] | None = None
+        letters = set(word)
         for candidate in self._words_like(word, limit):
-            if candidate == word:
+            if candidate == word or _letters_apart(letters, candidate) > limit:
                 continue
             d = osa_distance(word, candidate, limit)
             if d > limit or (d > 1 and osa_distance(word, candidate, 2, swaps=False) > 2):
@@ -412,9 +422,8 @@ class Engine:
         top = hits[0].score
         chosen = [h for h in hits if h.score >= FOLLOWER_SHARE * top][:MAX_RESULTS]
         results = tuple(self._result(h, plan, term_weights) for h in chosen)
-        sections = self._sections_of(chosen[0].fields["cert"], audience)
-        return Answer(question=original, answered=True, results=results,
-                      corrections=tuple(plan.corrections), not_stated=self._not_stated(plan, sections))
+        return Answer(question=original, answered=True, results=results, corrections=tuple(plan.corrections),
+                      not_stated=self._not_stated(plan, chosen[0].fields["cert"], audience, found))
 
     def _what_matches(self, hit, plan: Plan, weights: dict[int, float], total: float,
                       typed: set[str], stated: float | None, pairs: set[tuple[str, str]]) -> "_Seen":
@@ -531,26 +540,57 @@ class Engine:
                 i for p in self.lexicon.names_of(cert_key) for i in identifiers(p.display)}
         return ids
 
-    def _not_stated(self, plan: Plan, data: list[dict]) -> tuple[str, ...]:
-        """What the question asks that no section of the certification states."""
+    def _not_stated(self, plan: Plan, cert_key: str, audience: str,
+                    retrieved: list[_Candidate]) -> tuple[str, ...]:
+        """What the question asks that no section of the certification states.
+
+        The certification's sections among those retrieved are looked at first; all of them
+        are read only for what those do not state (and only when a kind of fact or a document
+        is asked): reading a certification of thousands of sections costs 100 ms and more."""
+        about_us = self.lexicon.cues.about_us
+        kinds = [k for k in plan.asks
+                 if self.lexicon.cues.labels.get(k) and not (plan.history and k in about_us)]
+        documents = list(plan.documents)
+        if not kinds and not documents:
+            return ()
+        seen = [hit["data"] for hit in retrieved if hit["cert"] == cert_key
+                and (audience != "public" or hit["data"]["visibility"] == "public")]
+        kinds, documents = self._unstated(plan, kinds, documents, seen)
+        if kinds or documents:
+            kinds, documents = self._unstated(plan, kinds, documents, self._sections_of(cert_key, audience))
+        missing = [self.lexicon.cues.labels[k] for k in kinds] + [d.display for d in documents]
+        return tuple(dict.fromkeys(missing))
+
+    def _unstated(self, plan: Plan, kinds: list[str], documents: list[NamedDocument],
+                  data: list[dict]) -> tuple[list[str], list[NamedDocument]]:
+        """The kinds of fact and the documents asked that none of these sections states."""
         sections = [d["sentences"] for d in data]
-        sentences = [s for section in sections for s in section]
-        terms = set().union(*(s.terms for s in sentences)) if sentences else set()
-        ids = set().union(*(d["ids"] for d in data)) if data else set()
         missing: list[str] = []
-        for kind in plan.asks:
-            label = self.lexicon.cues.labels.get(kind)
-            if not label or (plan.history and kind in self.lexicon.cues.about_us):
-                continue
+        for kind in kinds:
             if kind == NUMBER:
                 stated = any(d["numbers"] for d in data)
             else:
                 stated = any(states_in(section, kind, self.lexicon.cues.about_us, plan.history)
                              for section in sections)
             if not stated:
-                missing.append(label)
-        missing += [d.display for d in plan.documents if not d.stated_in(terms, ids)]
-        return tuple(dict.fromkeys(missing))
+                missing.append(kind)
+        if documents:
+            terms = self._terms_stated(sections, {stem(t) for d in documents for a in d.aliases for t in a})
+            ids = set().union(*(d["ids"] for d in data)) if data else set()
+            documents = [d for d in documents if not d.stated_in(terms, ids)]
+        return missing, documents
+
+    @staticmethod
+    def _terms_stated(sections: list[list], wanted: set[str]) -> set[str]:
+        """Which of the `wanted` terms some sentence of these sections holds: what
+        NamedDocument.stated_in asks of them, without the union of every sentence's terms."""
+        found: set[str] = set()
+        for sentences in sections:
+            for s in sentences:
+                found |= wanted & s.terms
+                if len(found) == len(wanted):
+                    return found
+        return found
 
     @staticmethod
     def _term_weights(plan: Plan, weights: dict[int, float]) -> dict[str, float]:

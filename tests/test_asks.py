@@ -142,3 +142,43 @@ def test_a_clause_number_is_not_a_version(asks):
                                       "overseen by which agency?"])
 def test_who_runs_it_is_asked(asks, question: str):
     assert "who" in _asked(asks, question)
+
+
+# --- the shortcut that skips patterns which cannot match (index/literals.py) ------------------
+
+
+@pytest.mark.parametrize("pattern, words", [
+    (r"(?i)\b(?:January|March)\b", {"january", "march"}),
+    (r"\b\d{4}-\d\d-\d\d\b", {"-"}),
+    (r"(?i)\bthe following\b[^.]{0,80}\bcover", {"the following"}),
+    (r"\b(?:[Ll]ocated|[Hh]osted)\s+in", {"ocated", "osted"}),
+    (r"(?:up)?on|x", {"on", "x"}),
+    (r"(?:up)?on|\d", None),             # an alternative requiring nothing: always run
+    (r"\w+\s+\d", None),
+])
+def test_the_words_a_pattern_cannot_match_without(pattern: str, words):
+    import re
+
+    from index.literals import required_words
+
+    assert required_words(re.compile(pattern)) == (frozenset(words) if words else None)
+
+
+def test_skipping_patterns_never_changes_what_a_sentence_states(asks):
+    """Every sentence of the repository's corpora is marked the same with and without the
+    shortcut: it only skips patterns that could not have matched."""
+    import index.asks as module
+    from index.ingest import load_sections
+    from index.passages import split_sentences
+
+    catalog = load_catalog(ROOT / "data")
+    texts = [s for folder in ("seeds", "tests/corpus/real", "tests/corpus/holdout3")
+             for section in load_sections(ROOT / folder, catalog)[0]
+             for block in section.blocks for s in [block.text, *split_sentences(block.text)]]
+    marker = SentenceMarker(asks, ("Contoso",), ("Tencent", "Microsoft", "AWS"))
+    fast = [marker.kinds(t) for t in texts]
+    original, module.may_match = module.may_match, lambda words, lowered: True
+    try:
+        assert [marker.kinds(t) for t in texts] == fast
+    finally:
+        module.may_match = original

@@ -243,3 +243,19 @@ def test_merge_requires_same_audience(tmp_path, catalog):
     b = parse_document(write(tmp_path, "b.txt", "---\nvisibility: internal\n---\n" + text), catalog)
     assert len(merge_duplicates(a + b)) == 2
     assert len(merge_duplicates(a + parse_document(write(tmp_path, "c.txt", text), catalog))) == 1
+
+
+def test_reading_files_in_two_processes_gives_the_same_sections(catalog, tmp_path, monkeypatch):
+    """Large corpora are read by two processes: the same sections in the same order, and an
+    unreadable file still skipped with its reason."""
+    import shutil
+
+    import index.ingest as ingest
+
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS, seeds)
+    (seeds / "broken.txt").write_bytes(b"\x00\x01\x02" * 400)
+    serial = _load_sections(seeds, catalog)
+    monkeypatch.setattr(ingest, "PARALLEL_FILES", 1)
+    assert _load_sections(seeds, catalog) == serial
+    assert [s.source for s in serial[1]] == ["broken.txt"]

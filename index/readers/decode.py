@@ -9,6 +9,7 @@ stray image renamed `.html` never reaches the index as noise.
 from __future__ import annotations
 
 import unicodedata
+from collections import Counter
 from pathlib import Path
 
 import ftfy
@@ -34,7 +35,9 @@ def _looks_like_text(text: str) -> bool:
     if not text.strip():
         return True
     sample = text[:20_000]
-    odd = sum(1 for c in sample if unicodedata.category(c) in ("Cc", "Co", "Cn", "Cs")
+    # Each distinct character is looked up once: a text has a few dozen, and asking
+    # unicodedata about every one of 20,000 characters was a second per 1,000 files.
+    odd = sum(n for c, n in Counter(sample).items() if unicodedata.category(c) in ("Cc", "Co", "Cn", "Cs")
               and c not in "\n\t\r\f" or c == "\ufffd")
     return odd <= 0.01 * len(sample)
 
