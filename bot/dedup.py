@@ -135,6 +135,29 @@ class _LocalFallback:
             log.warning("%s de-dup available again", self._store)
 
 
+class ExpiryPruner:
+    """Deletes a table's expired rows now and then rather than on every write, for the stores
+    whose rows expire (the de-dup record, the thread memory). A failed prune is only logged:
+    nothing is lost, and the next one catches up."""
+
+    def __init__(self, interval: float) -> None:
+        self._interval = interval
+        self._next = float("-inf")
+        self._lock = threading.Lock()
+
+    def prune(self, conn: Any, delete: str, now: float, errors: tuple[type[BaseException], ...],
+              what: str) -> None:
+        """Run `delete` (its one parameter: now) when the interval has passed since the last."""
+        with self._lock:
+            if now < self._next:
+                return
+            self._next = now + self._interval
+        try:
+            conn.execute(delete, (now,))
+        except errors as error:
+            log.warning("pruning %s failed (%s)", what, type(error).__name__)
+
+
 class TableDeduplicator:
     """A `Deduplicator` in a database table, the one algorithm behind the SQLite and the
     PostgreSQL records (they differ only in how they connect, and how they write a parameter).
@@ -156,9 +179,7 @@ class TableDeduplicator:
             raise ValueError("ttl must be positive")
         self._ttl = ttl
         self._clock = clock
-        self._prune_interval = prune_interval
-        self._next_prune = float("-inf")
-        self._prune_lock = threading.Lock()
+        self._pruner = ExpiryPruner(prune_interval)
         self._fallback = _LocalFallback(self.store, ttl, clock)
 
     def _connection(self) -> Any:
@@ -184,18 +205,10 @@ class TableDeduplicator:
         return changed == 1
 
     def _maybe_prune(self, conn: Any, now: float) -> None:
-        """Drop expired rows every few minutes, so the table stays the size of an hour's events.
-
-        A failure here is only logged: the key was already recorded, and the next prune
-        catches up."""
-        with self._prune_lock:
-            if now < self._next_prune:
-                return
-            self._next_prune = now + self._prune_interval
-        try:
-            conn.execute(self._sql("DELETE FROM {table} WHERE expires <= {p}"), (now,))
-        except self.errors as error:
-            log.warning("pruning the %s de-dup record failed (%s)", self.store, type(error).__name__)
+        """Drop expired rows every few minutes, so the table stays the size of an hour's events
+        (a failure only logged: the key was already recorded, and the next prune catches up)."""
+        self._pruner.prune(conn, self._sql("DELETE FROM {table} WHERE expires <= {p}"), now,
+                           self.errors, f"the {self.store} de-dup record")
 
     def forget(self, key: str) -> None:
         self._fallback.memory.forget(key)

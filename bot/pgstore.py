@@ -306,14 +306,19 @@ class PostgresQuestionStore:
         self._db.close()
 
 
-def _prepare_seen(conn: psycopg.Connection) -> None:
-    if conn.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.seen",)).fetchone()[0] is not None:  # type: ignore[index]
+def _prepare_table(conn: psycopg.Connection, table: str, columns: str) -> None:
+    """Create `certdesk.<table>` once, under the schema lock, unless it is there already (the
+    cheap check first: every replica runs this on connecting)."""
+    if conn.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.{table}",)).fetchone()[0] is not None:  # type: ignore[index]
         return
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
         _ensure_schema(conn)
-        conn.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA}.seen"
-                     " (key TEXT PRIMARY KEY, expires DOUBLE PRECISION NOT NULL)")
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA}.{table} ({columns})")
+
+
+def _prepare_seen(conn: psycopg.Connection) -> None:
+    _prepare_table(conn, "seen", "key TEXT PRIMARY KEY, expires DOUBLE PRECISION NOT NULL")
 
 
 class PostgresDeduplicator(TableDeduplicator):
@@ -352,13 +357,7 @@ class PostgresDeduplicator(TableDeduplicator):
 
 
 def _prepare_threads(conn: psycopg.Connection) -> None:
-    if conn.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.threads",)).fetchone()[0] is not None:  # type: ignore[index]
-        return
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-        _ensure_schema(conn)
-        conn.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA}.threads"
-                     " (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires DOUBLE PRECISION NOT NULL)")
+    _prepare_table(conn, "threads", "key TEXT PRIMARY KEY, value TEXT NOT NULL, expires DOUBLE PRECISION NOT NULL")
 
 
 class PostgresThreadMemory(TableThreadMemory):

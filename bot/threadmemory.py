@@ -38,7 +38,7 @@ from typing import Any, Protocol
 
 from index.followup import Earlier
 
-from .dedup import per_thread_connection
+from .dedup import ExpiryPruner, per_thread_connection
 from .settings import is_postgres_url
 from .ttlcache import TTLCache
 
@@ -136,9 +136,8 @@ class TableThreadMemory:
     def __init__(self, ttl: float, clock: Callable[[], float], prune_interval: float) -> None:
         if ttl <= 0:
             raise ValueError("ttl must be positive")
-        self._ttl, self._clock, self._prune_interval = ttl, clock, prune_interval
-        self._next_prune = float("-inf")
-        self._prune_lock = threading.Lock()
+        self._ttl, self._clock = ttl, clock
+        self._pruner = ExpiryPruner(prune_interval)
         self._health = _Health(self.store)
 
     def _connection(self) -> Any:
@@ -178,14 +177,8 @@ class TableThreadMemory:
 
     def _maybe_prune(self, conn: Any, now: float) -> None:
         """Drop expired rows now and then, so the table stays the size of a month's threads."""
-        with self._prune_lock:
-            if now < self._next_prune:
-                return
-            self._next_prune = now + self._prune_interval
-        try:
-            conn.execute(self._sql("DELETE FROM {table} WHERE expires <= {p}"), (now,))
-        except self.errors as error:
-            log.warning("pruning the %s thread memory failed (%s)", self.store, type(error).__name__)
+        self._pruner.prune(conn, self._sql("DELETE FROM {table} WHERE expires <= {p}"), now,
+                           self.errors, f"the {self.store} thread memory")
 
 
 class SqliteThreadMemory(TableThreadMemory):

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 
 def free_port() -> int:
@@ -66,3 +70,14 @@ class RedisServer:
                 self.process.kill()
                 self.process.wait(timeout=10)
             self.process = None
+
+
+@pytest.fixture()
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """One redis-server for the test, started; stopped after it (skipped where none is installed)."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server not installed; .ci/run installs it")
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()

@@ -5,12 +5,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import multiprocessing
-import shutil
 import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,7 +24,7 @@ from bot.dedup import (
     SqliteDeduplicator,
     make_deduplicator,
 )
-from redis_support import RedisServer, free_port
+from redis_support import free_port, redis_server  # noqa: F401  (fixture)
 
 JOIN_TIMEOUT = 60.0
 
@@ -315,16 +314,6 @@ def test_make_deduplicator_picks_the_widest_record(tmp_path):
 
 
 # --- Redis ---------------------------------------------------------------------------------
-
-
-@pytest.fixture()
-def redis_server(tmp_path) -> Iterator[RedisServer]:
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server not installed; .ci/run installs it")
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture()

@@ -13,7 +13,7 @@ import time
 
 import pytest
 from postgres_support import postgres_server, postgres_url  # noqa: F401  (fixtures)
-from redis_support import RedisServer, free_port
+from redis_support import free_port, redis_server  # noqa: F401  (fixture)
 
 from bot.threadmemory import (
     REDIS_PREFIX,
@@ -110,18 +110,6 @@ def test_make_thread_memory_picks_the_widest_lasting_store(tmp_path) -> None:
 
 
 # --- Redis ------------------------------------------------------------------------------------
-
-
-@pytest.fixture()
-def redis_server(tmp_path):
-    import shutil
-
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server not installed; .ci/run installs it")
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_redis_is_shared_by_replicas_with_a_time_to_live(redis_server) -> None:
