@@ -89,15 +89,18 @@ def _document(n: int, section: Section, cert: Certification, catalog: Catalog, m
     ids = sorted(identifiers(f"{title}\n{section.text}"))
     # "Impact Level 5" is also il5, "Office 365" o365: identifiers no word spells are indexed
     # with the text, so a question typing them finds the section.
-    written = set(plain_tokens(f"{title}\n{section.text}"))
-    body = " \n".join([section.text, *[i for i in ids if i not in written]])
+    text_tokens = plain_tokens(f"{title}\n{section.text}")
+    written = set(text_tokens)
+    derived = [i for i in ids if i not in written]
+    body = " \n".join([section.text, *derived])
     title_ids = sorted(identifiers(title) - set(plain_tokens(title)))
     # data/certifications.yaml speaks for the whole certification, over what any one file says.
     valid_until, valid_from = ((cert.valid_until, CERTIFICATIONS_YAML) if cert.valid_until
                                else (section.valid_until, section.valid_until_from))
     review_by, review_from = ((cert.review_by, CERTIFICATIONS_YAML) if cert.review_by
                               else (section.review_by, section.review_by_from))
-    vocabulary = " ".join(dict.fromkeys(plain_tokens(" \n".join([title, names, topics, body]))))
+    # The text is tokenised once, above; names and topics are short.
+    vocabulary = " ".join(dict.fromkeys([*text_tokens, *derived, *plain_tokens(f"{names}\n{topics}")]))
     return dict(
         id=f"{section.source}#{n}",
         cert=cert.key,
